@@ -1,0 +1,28 @@
+"""Background work that runs inside the server: org file reloads, nudge delivery, schedules."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+log = logging.getLogger("skillcoach.background")
+
+# Each task factory takes the coach and returns a coroutine that runs until cancelled.
+TASKS: list[Callable[..., Awaitable[None]]] = []
+
+
+def attach_background(app: web.Application, coach) -> None:
+    async def ctx(app: web.Application):
+        tasks = [asyncio.create_task(factory(coach), name=getattr(factory, "__name__", "task")) for factory in TASKS]
+        yield
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    app.cleanup_ctx.append(ctx)

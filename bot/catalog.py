@@ -1,0 +1,203 @@
+"""The catalog: job families, roles, skills and learning options, loaded from YAML and validated.
+
+Layout of a catalog folder (the default one ships in `bot/catalog_data/`; an organisation adds its
+own folders with SKILLCOACH_CATALOG, and an entry with an id already loaded replaces it):
+
+    families.yaml    families:  [{id, name, trending: [skill ids], associations: [{name, url, description}]}]
+    skills.yaml      skills:    [{id, name, aliases: [..], transferable: bool, description}]
+    roles/*.yaml     roles:     [{id, title, family, alt_titles: [..], skills: {skill id: weight 1-5},
+                                  adjacent: [role ids], description}]
+    learning.yaml    learning:  [{id, title, provider, type, hours, skills: [skill ids], url, cost}]
+
+Any file may hold any of the four lists; files are read in name order. A broken file raises
+`CatalogError` naming the file, the entry and the problem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.errors import CatalogError
+
+DEFAULT_DIR = Path(__file__).parent / "catalog_data"
+LEARNING_TYPES = ("course", "certification", "book", "workshop", "practice", "community", "program")
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("id", check_fields=False)
+    @classmethod
+    def _id_shape(cls, v: str) -> str:
+        if not v or not all(ch.isalnum() or ch in "-_" for ch in v) or v != v.lower():
+            raise ValueError("ids are lower-case letters, digits, '-' and '_'")
+        return v
+
+
+class Association(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str = Field(min_length=2)
+    url: str = ""
+    description: str = ""
+
+
+class Family(_Entry):
+    id: str
+    name: str = Field(min_length=2)
+    trending: list[str] = Field(default_factory=list)
+    associations: list[Association] = Field(default_factory=list)
+
+
+class Skill(_Entry):
+    id: str
+    name: str = Field(min_length=1)
+    aliases: list[str] = Field(default_factory=list)
+    transferable: bool = False
+    description: str = ""
+
+
+class Role(_Entry):
+    id: str
+    title: str = Field(min_length=2)
+    family: str
+    alt_titles: list[str] = Field(default_factory=list)
+    skills: dict[str, int] = Field(min_length=1)
+    adjacent: list[str] = Field(default_factory=list)
+    description: str = ""
+
+    @field_validator("skills")
+    @classmethod
+    def _weights(cls, v: dict[str, int]) -> dict[str, int]:
+        for skill, weight in v.items():
+            if not 1 <= weight <= 5:
+                raise ValueError(f"skill {skill!r} has weight {weight}; weights are 1 (useful) to 5 (essential)")
+        return v
+
+
+class LearningOption(_Entry):
+    id: str
+    title: str = Field(min_length=2)
+    provider: str = Field(min_length=1)
+    type: Literal["course", "certification", "book", "workshop", "practice", "community", "program"]
+    hours: float = Field(gt=0, le=2000)
+    skills: list[str] = Field(min_length=1)
+    url: str = ""
+    cost: Literal["free", "paid", "employer", ""] = ""
+
+
+_KINDS: dict[str, type[_Entry]] = {
+    "families": Family, "skills": Skill, "roles": Role, "learning": LearningOption,
+}
+
+
+@dataclass
+class Catalog:
+    families: dict[str, Family] = field(default_factory=dict)
+    skills: dict[str, Skill] = field(default_factory=dict)
+    roles: dict[str, Role] = field(default_factory=dict)
+    learning: dict[str, LearningOption] = field(default_factory=dict)
+    sources: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, id) -> file
+    by_skill: dict[str, list[LearningOption]] = field(default_factory=dict)
+
+    def skill_name(self, skill_id: str) -> str:
+        skill = self.skills.get(skill_id)
+        return skill.name if skill else skill_id.replace("-", " ")
+
+    def family_name(self, family_id: str) -> str:
+        family = self.families.get(family_id)
+        return family.name if family else family_id
+
+    def options_for(self, skill_id: str) -> list[LearningOption]:
+        return self.by_skill.get(skill_id, [])
+
+    def counts(self) -> dict[str, int]:
+        return {k: len(getattr(self, k)) for k in _KINDS}
+
+
+def _load_file(path: Path, catalog: Catalog) -> None:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"{path}: not valid YAML: {exc}") from None
+    except OSError as exc:
+        raise CatalogError(f"{path}: cannot be read: {exc}") from None
+    if raw is None:
+        return
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{path}: expected a mapping with any of {sorted(_KINDS)} at the top level")
+    unknown = set(raw) - set(_KINDS)
+    if unknown:
+        raise CatalogError(f"{path}: unknown top-level key(s) {sorted(unknown)}; expected {sorted(_KINDS)}")
+    for kind, model in _KINDS.items():
+        entries = raw.get(kind)
+        if entries is None:
+            continue
+        if not isinstance(entries, list):
+            raise CatalogError(f"{path}: '{kind}' must be a list")
+        seen_here: set[str] = set()
+        for index, entry in enumerate(entries):
+            label = entry.get("id") if isinstance(entry, dict) and entry.get("id") else f"#{index + 1}"
+            if not isinstance(entry, dict):
+                raise CatalogError(f"{path}: {kind} entry {label}: expected a mapping, got {type(entry).__name__}")
+            try:
+                item = model.model_validate(entry)
+            except ValidationError as exc:
+                problems = "; ".join(
+                    f"{'.'.join(str(p) for p in err['loc']) or 'entry'}: {err['msg']}" for err in exc.errors()
+                )
+                raise CatalogError(f"{path}: {kind} entry {label}: {problems}") from None
+            if item.id in seen_here:
+                raise CatalogError(f"{path}: {kind} entry {item.id}: the id appears twice in this file")
+            seen_here.add(item.id)
+            getattr(catalog, kind)[item.id] = item
+            catalog.sources[(kind, item.id)] = str(path)
+
+
+def _check_references(catalog: Catalog) -> None:
+    def where(kind: str, item_id: str) -> str:
+        return f"{catalog.sources.get((kind, item_id), '?')}: {kind} entry {item_id}"
+
+    for family in catalog.families.values():
+        for skill in family.trending:
+            if skill not in catalog.skills:
+                raise CatalogError(f"{where('families', family.id)}: trending skill {skill!r} is not in the skills list")
+    for role in catalog.roles.values():
+        if role.family not in catalog.families:
+            raise CatalogError(f"{where('roles', role.id)}: family {role.family!r} is not defined")
+        for skill in role.skills:
+            if skill not in catalog.skills:
+                raise CatalogError(f"{where('roles', role.id)}: skill {skill!r} is not in the skills list")
+        for other in role.adjacent:
+            if other not in catalog.roles:
+                raise CatalogError(f"{where('roles', role.id)}: adjacent role {other!r} is not defined")
+    for option in catalog.learning.values():
+        for skill in option.skills:
+            if skill not in catalog.skills:
+                raise CatalogError(f"{where('learning', option.id)}: skill {skill!r} is not in the skills list")
+
+
+def load_catalog(extra_dirs: list[Path] | tuple[Path, ...] = (), *, include_default: bool = True) -> Catalog:
+    """Load the default catalog and then each extra folder (or file) in order; validate everything."""
+    catalog = Catalog()
+    dirs = ([DEFAULT_DIR] if include_default else []) + [Path(d) for d in extra_dirs]
+    for base in dirs:
+        if base.is_file():
+            files = [base]
+        elif base.is_dir():
+            files = sorted(p for p in base.rglob("*") if p.suffix in (".yaml", ".yml"))
+        else:
+            raise CatalogError(f"{base}: catalog folder does not exist")
+        for path in files:
+            _load_file(path, catalog)
+    _check_references(catalog)
+    for option in catalog.learning.values():
+        for skill in option.skills:
+            catalog.by_skill.setdefault(skill, []).append(option)
+    for options in catalog.by_skill.values():
+        options.sort(key=lambda o: (o.hours, o.id))
+    return catalog

@@ -1,0 +1,126 @@
+"""The `skillcoach` command line (also `python -m bot`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from bot.errors import SkillcoachError
+
+
+def _settings():
+    from bot.settings import Settings
+
+    return Settings()
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from bot.console import run_console
+
+    settings = _settings()
+    _setup_logging("WARNING")
+    return asyncio.run(run_console(settings, user=args.user))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from bot.server import create_app
+
+    settings = _settings()
+    _setup_logging(settings.log_level)
+    app = create_app(settings)
+    web.run_app(app, host=args.host, port=args.port, print=None,
+                access_log=logging.getLogger("skillcoach.access"))
+    return 0
+
+
+def cmd_advise(args: argparse.Namespace) -> int:
+    from bot.advise import run_advise
+
+    return run_advise(_settings(), args)
+
+
+def cmd_teams_package(args: argparse.Namespace) -> int:
+    from adapters.teams.package import run_package
+
+    return run_package(args)
+
+
+def cmd_org_check(args: argparse.Namespace) -> int:
+    from bot.org import run_check
+
+    return run_check(_settings(), args)
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from bot.store.admin import run_db
+
+    return run_db(_settings(), args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="skillcoach", description="A career-growth coach for Slack and Teams.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("chat", help="talk to the coach in the terminal (embedded store, no credentials)")
+    p.add_argument("--user", default="local", help="who you are in the store (default: local)")
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("serve", help="run the web server for Slack and Teams")
+    p.add_argument("--host", default="0.0.0.0")
+    p.add_argument("--port", type=int, default=3978)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("advise", help="run the recommender without the chat")
+    p.add_argument("--role", required=True, help="current role, free text")
+    p.add_argument("--skills", default="", help="skills you use with confidence, comma separated")
+    p.add_argument("--goal", choices=("grow", "switch", "unsure"), default="grow")
+    p.add_argument("--target", default="", help="the role to move to (with --goal switch)")
+    p.add_argument("--hours", type=float, default=4.0, help="hours a week for learning")
+    p.add_argument("--json", action="store_true", help="print the whole plan as JSON")
+    p.set_defaults(func=cmd_advise)
+
+    p = sub.add_parser("teams-package", help="write the Teams app package (zip) with the app id filled in")
+    p.add_argument("--app-id", required=True)
+    p.add_argument("--out", default="skillcoach-teams.zip")
+    p.add_argument("--domain", default="", help="the public host name of the bot (validDomains)")
+    p.set_defaults(func=cmd_teams_package)
+
+    p = sub.add_parser("org", help="organisation file tools")
+    org_sub = p.add_subparsers(dest="org_command", required=True)
+    c = org_sub.add_parser("check", help="validate an organisation file and report every problem")
+    c.add_argument("file")
+    c.set_defaults(func=cmd_org_check)
+
+    p = sub.add_parser("db", help="database tools")
+    db_sub = p.add_subparsers(dest="db_command", required=True)
+    u = db_sub.add_parser("upgrade", help="create or upgrade the PostgreSQL schema (DATABASE_URL)")
+    u.set_defaults(func=cmd_db)
+    c = db_sub.add_parser("copy", help="copy every record from one store to another")
+    c.add_argument("--from", dest="source", required=True, help="tinydb:PATH or postgresql://…")
+    c.add_argument("--to", dest="target", required=True, help="tinydb:PATH or postgresql://…")
+    c.set_defaults(func=cmd_db)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except SkillcoachError as exc:
+        print(f"skillcoach: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

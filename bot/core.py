@@ -1,0 +1,183 @@
+"""The core: one entry point, `Coach.handle(incoming) -> replies`.
+
+Adapters build an `Incoming`, call `handle`, and render the replies. The core loads the user's
+conversation, routes global commands (help, restart, my plan, my data, forget me, …) and otherwise
+runs one step of the dialog, then saves the conversation — every turn, so a restart resumes it.
+Turns of one user are applied in order (a per-user lock in this process; versioned writes across
+processes, retried from fresh state on conflict).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot import messages as M
+from bot.catalog import Catalog
+from bot.delivery import DeliveryError, Messenger
+from bot.errors import ConflictError, StoreError
+from bot.people import Directory, Person
+from bot.recommend import Recommender
+from bot.settings import Settings
+from bot.store import ADDRESSES, CONVERSATIONS, PROFILES, USER_COLLECTIONS, Store
+from bot.types import Incoming, Reply
+
+log = logging.getLogger("skillcoach.core")
+
+MAX_TEXT = 4000  # longer text is cut here before any matching (a message is never refused for length)
+
+ChangeListener = Callable[[str, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class HomeSummary:
+    """What a home screen (Slack App Home) shows about one user."""
+
+    has_profile: bool
+    in_interview: bool
+    plan_title: str | None
+    path: str | None
+    progress_done: int
+    progress_total: int
+    reminders: bool
+    sharing: bool
+    plan_card: Any = None
+
+
+class Coach:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        catalog: Catalog,
+        directory: Directory | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.catalog = catalog
+        self.directory = directory or Directory()
+        self.clock = clock
+        self.recommender = Recommender(catalog)
+        self.messengers: dict[str, Messenger] = {}
+        self._listeners: list[ChangeListener] = []
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self.command_handlers: dict[str, Callable[[Coach, Incoming, Person | None], Awaitable[list[Reply]]]] = {}
+
+    # -- wiring ----------------------------------------------------------------------------
+    def register_messenger(self, messenger: Messenger) -> None:
+        self.messengers[messenger.platform] = messenger
+
+    def on_change(self, listener: ChangeListener) -> None:
+        """Call `listener(user_key, what)` after a user's plan or settings changed ("plan", "settings",
+        "forgotten")."""
+        self._listeners.append(listener)
+
+    async def notify(self, user_key: str, what: str) -> None:
+        for listener in self._listeners:
+            try:
+                await listener(user_key, what)
+            except Exception:  # a failing listener (e.g. App Home publish) must not fail the turn
+                log.exception("change listener failed for %s (%s)", user_key, what)
+
+    def set_directory(self, directory: Directory) -> None:
+        self.directory = directory
+
+    def person_for(self, incoming: Incoming) -> Person | None:
+        return self.directory.by_platform(incoming.platform, incoming.user_id) or self.directory.by_email(
+            incoming.email
+        )
+
+    # -- deduplication ---------------------------------------------------------------------
+    async def first_time(self, platform: str, event_id: str, ttl: float = 3 * 86400) -> bool:
+        """True the first time this platform event id is seen (shared and persistent)."""
+        return await self.store.add_once(f"events:{platform}", event_id, ttl)
+
+    # -- the entry point -------------------------------------------------------------------
+    async def handle(self, incoming: Incoming) -> list[Reply]:
+        """Answer one user action. Always returns at least one reply; never raises for user input."""
+        if len(incoming.text) > MAX_TEXT:
+            from dataclasses import replace
+
+            incoming = replace(incoming, text=incoming.text[:MAX_TEXT])
+        lock = self._locks.get(incoming.user_key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[incoming.user_key] = lock
+        async with lock:
+            try:
+                replies = await self._turn(incoming)
+            except StoreError as exc:
+                log.warning("store unavailable during a turn of %s: %s", incoming.user_key, exc)
+                return [Reply(M.TRY_AGAIN)]
+            except (OSError, ConnectionError) as exc:
+                log.warning("store unreachable during a turn of %s: %s", incoming.user_key, exc)
+                return [Reply(M.TRY_AGAIN)]
+        return replies or [Reply(M.HELP)]
+
+    async def _turn(self, incoming: Incoming) -> list[Reply]:
+        from dialogs.router import run_turn
+
+        if incoming.address:
+            await self._remember_address(incoming)
+        for attempt in range(5):
+            try:
+                return await run_turn(self, incoming)
+            except ConflictError:
+                # another process wrote this user's conversation first: run the turn again on fresh state
+                log.info("conflicting write for %s; retrying turn (%d)", incoming.user_key, attempt + 1)
+                await asyncio.sleep(0.01 * (attempt + 1))
+        raise ConflictError(f"could not apply a turn of {incoming.user_key}")
+
+    async def _remember_address(self, incoming: Incoming) -> None:
+        current = await self.store.get(ADDRESSES, incoming.user_key)
+        data = {"platform": incoming.platform, "user_id": incoming.user_id, "address": incoming.address}
+        if incoming.email:
+            data["email"] = incoming.email
+        if current is None or current.data.get("address") != incoming.address or (
+            incoming.email and current.data.get("email") != incoming.email
+        ):
+            try:
+                await self.store.put(ADDRESSES, incoming.user_key, data)
+            except ConflictError:
+                pass
+
+    # -- proactive messages ----------------------------------------------------------------
+    async def address_of(self, user_key: str) -> dict[str, Any] | None:
+        record = await self.store.get(ADDRESSES, user_key)
+        return record.data.get("address") if record else None
+
+    async def send_to(self, platform: str, user_id: str, replies: list[Reply]) -> None:
+        """Deliver replies proactively to one user; raises DeliveryError."""
+        messenger = self.messengers.get(platform)
+        if messenger is None:
+            raise DeliveryError(f"{platform} is not connected", permanent=True)
+        address = await self.address_of(f"{platform}:{user_id}")
+        await messenger.send(user_id, address, replies)
+
+    # -- data about one user ---------------------------------------------------------------
+    async def forget(self, user_key: str) -> int:
+        """Delete everything stored about a user; returns how many records were removed."""
+        removed = 0
+        for collection in USER_COLLECTIONS:
+            removed += bool(await self.store.delete(collection, user_key))
+        await self.notify(user_key, "forgotten")
+        return removed
+
+    async def export(self, user_key: str) -> dict[str, Any]:
+        out: dict[str, Any] = {"user": user_key, "exported_at": int(self.clock())}
+        for collection in USER_COLLECTIONS:
+            record = await self.store.get(collection, user_key)
+            out[collection] = record.data if record else None
+        return out
+
+    async def home(self, user_key: str) -> HomeSummary:
+        from dialogs.plan_view import home_summary
+
+        return await home_summary(self, user_key)

@@ -1,0 +1,66 @@
+"""One typed settings object, read from the environment and a `.env` file (see DESIGN.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    # Slack
+    slack_bot_token: str = Field("", validation_alias=AliasChoices("SLACK_BOT_TOKEN", "slack_bot_token"))
+    slack_signing_secret: str = Field(
+        "", validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "slack_signing_secret")
+    )
+    slack_app_token: str = Field("", validation_alias=AliasChoices("SLACK_APP_TOKEN", "slack_app_token"))
+    slack_api_url: str = Field("", validation_alias=AliasChoices("SLACK_API_URL", "slack_api_url"))
+
+    # Microsoft Teams / Bot Framework
+    microsoft_app_id: str = Field("", validation_alias=AliasChoices("MicrosoftAppId", "microsoft_app_id"))
+    microsoft_app_password: str = Field(
+        "", validation_alias=AliasChoices("MicrosoftAppPassword", "microsoft_app_password")
+    )
+    microsoft_app_type: str = Field(
+        "MultiTenant", validation_alias=AliasChoices("MicrosoftAppType", "microsoft_app_type")
+    )
+    microsoft_app_tenant_id: str = Field(
+        "", validation_alias=AliasChoices("MicrosoftAppTenantId", "microsoft_app_tenant_id")
+    )
+    # Teams is mounted when an app id is set, or explicitly for local development (Emulator).
+    teams_enabled: bool = Field(
+        True, validation_alias=AliasChoices("SKILLCOACH_TEAMS", "teams_enabled")
+    )
+
+    # Storage and data
+    db_path: Path = Field(
+        Path("data/skillcoach.db"), validation_alias=AliasChoices("SKILLCOACH_DB", "db_path")
+    )
+    database_url: str = Field("", validation_alias=AliasChoices("DATABASE_URL", "database_url"))
+    org_file: Path | None = Field(None, validation_alias=AliasChoices("SKILLCOACH_ORG", "org_file"))
+    catalog_dirs: str = Field(
+        "", validation_alias=AliasChoices("SKILLCOACH_CATALOG", "catalog_dirs")
+    )  # extra catalog folders, separated by os.pathsep; later ones override earlier ones
+    admins: str = Field("", validation_alias=AliasChoices("SKILLCOACH_ADMINS", "admins"))
+
+    # Behaviour
+    nudge_period_days: float = Field(
+        14, validation_alias=AliasChoices("SKILLCOACH_NUDGE_PERIOD_DAYS", "nudge_period_days")
+    )
+    min_group_size: int = Field(5, validation_alias=AliasChoices("SKILLCOACH_MIN_GROUP", "min_group_size"))
+    log_level: str = Field("INFO", validation_alias=AliasChoices("SKILLCOACH_LOG_LEVEL", "log_level"))
+
+    @property
+    def extra_catalog_dirs(self) -> list[Path]:
+        import os
+
+        return [Path(p) for p in self.catalog_dirs.split(os.pathsep) if p.strip()]
+
+    @property
+    def admin_emails(self) -> set[str]:
+        return {e.strip().lower() for e in self.admins.split(",") if e.strip()}
