@@ -68,7 +68,15 @@ class Coach:
         self.messengers: dict[str, Messenger] = {}
         self._listeners: list[ChangeListener] = []
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        # Extension points for feature modules (managers' commands, introductions, nudges):
+        #   command_handlers[name](coach, incoming, person) for Incoming.command == name
+        #   action_handlers[prefix](coach, incoming) for a pressed choice "prefix:..."
+        #   text_intents: (phrase prefixes, handler(coach, incoming, person)) matched on normalised text
         self.command_handlers: dict[str, Callable[[Coach, Incoming, Person | None], Awaitable[list[Reply]]]] = {}
+        self.action_handlers: dict[str, Callable[[Coach, Incoming], Awaitable[list[Reply]]]] = {}
+        self.text_intents: list[
+            tuple[tuple[str, ...], Callable[[Coach, Incoming, Person | None], Awaitable[list[Reply]]]]
+        ] = []
 
     # -- wiring ----------------------------------------------------------------------------
     def register_messenger(self, messenger: Messenger) -> None:
