@@ -110,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = db_sub.add_parser("copy", help="copy every record from one store to another")
     c.add_argument("--from", dest="source", required=True, help="tinydb:PATH or postgresql://…")
     c.add_argument("--to", dest="target", required=True, help="tinydb:PATH or postgresql://…")
+    c.add_argument("--collection", dest="collections", action="append", default=[],
+                   help="also copy this collection (repeatable; the user collections are always copied)")
     c.set_defaults(func=cmd_db)
     return parser
 

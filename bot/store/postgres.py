@@ -1,0 +1,438 @@
+"""The PostgreSQL store: several skillcoach processes share one database.
+
+Every operation is one statement (or one short transaction) so that concurrent processes cannot lose
+or double anything:
+
+* `put(version=n)` is a single `UPDATE … WHERE version = n` (`INSERT … ON CONFLICT DO NOTHING` for
+  n = 0); no row back means someone else wrote first → `ConflictError`.
+* `add_once` is one `INSERT … ON CONFLICT DO UPDATE … WHERE expired`; expired rows count as absent and
+  are pruned now and then.
+* `claim` takes jobs with `SELECT … FOR UPDATE SKIP LOCKED` and leases them in the same statement; a
+  job whose lease ran out (its worker died) is claimable again.
+* `try_lease` is one conditional upsert.
+
+A database that cannot be reached raises `StoreUnavailable` (never a raw driver or socket error); the
+pool replaces dead connections by itself, so the store works again as soon as the database is back.
+The schema is created and upgraded at `open()` (see `bot.store.migrations`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from bot.errors import ConflictError, StoreError, StoreUnavailable
+from bot.store.base import Job, Record, Store
+from bot.store.migrations import migrate
+
+log = logging.getLogger(__name__)
+
+# Errors that mean "the database is not reachable right now" rather than "this statement is wrong".
+_UNREACHABLE = (
+    OSError,  # connection refused or reset, name resolution
+    asyncio.TimeoutError,
+    asyncpg.exceptions.PostgresConnectionError,  # class 08: connection lost, failure
+    asyncpg.exceptions.OperatorInterventionError,  # class 57: shutting down, starting up
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+
+_SCAN_BATCH = 500
+_PRUNE_EVERY = 600.0  # seconds between prunes of expired dedupe keys, per process
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "postgresql://…"
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{netloc[-1]}"))
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+class PostgresStore(Store):
+    """`Store` on PostgreSQL through an asyncpg connection pool."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        open_timeout: float = 30.0,
+        connect_timeout: float = 5.0,
+        command_timeout: float = 30.0,
+    ) -> None:
+        self.url = url
+        self._min_size = min_size
+        self._max_size = max_size
+        self._open_timeout = open_timeout
+        self._connect_timeout = connect_timeout
+        self._command_timeout = command_timeout
+        self._pool: asyncpg.Pool | None = None
+        self._open_lock = asyncio.Lock()
+        self._last_prune = time.monotonic()
+        self.schema_version: int | None = None
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({redact(self.url)!r})"
+
+    # -- lifecycle --------------------------------------------------------------------------
+    async def open(self) -> None:
+        """Connect and migrate; retry with backoff for `open_timeout` seconds while unreachable."""
+        async with self._open_lock:
+            if self._pool is not None:
+                return
+            deadline = time.monotonic() + self._open_timeout
+            delay = 0.1
+            while True:
+                try:
+                    self._pool = await self._connect_and_migrate()
+                    return
+                except _UNREACHABLE as exc:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise StoreUnavailable(
+                            f"PostgreSQL at {redact(self.url)} is unreachable "
+                            f"(gave up after {self._open_timeout:g} s): {exc or type(exc).__name__}"
+                        ) from exc
+                    log.warning("PostgreSQL at %s unreachable (%s); retrying in %.1f s",
+                                redact(self.url), exc or type(exc).__name__, min(delay, left))
+                    await asyncio.sleep(min(delay, left))
+                    delay = min(delay * 2, 5.0)
+                except asyncpg.PostgresError as exc:
+                    raise StoreError(f"PostgreSQL at {redact(self.url)} refused to open: {exc}") from exc
+                except asyncpg.InterfaceError as exc:
+                    raise StoreError(f"PostgreSQL at {redact(self.url)}: {exc}") from exc
+
+    async def _connect_and_migrate(self) -> asyncpg.Pool:
+        pool = await asyncpg.create_pool(
+            self.url,
+            min_size=self._min_size,
+            max_size=self._max_size,
+            timeout=self._connect_timeout,
+            command_timeout=self._command_timeout,
+        )
+        try:
+            async with pool.acquire() as conn:
+                self.schema_version = await migrate(conn)
+        except BaseException:
+            pool.terminate()
+            raise
+        log.info("PostgreSQL store at %s, schema version %s", redact(self.url), self.schema_version)
+        return pool
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        try:
+            await asyncio.wait_for(pool.close(), timeout=10)
+        except (asyncio.TimeoutError, *_UNREACHABLE, asyncpg.InterfaceError):
+            pool.terminate()
+
+    @contextlib.asynccontextmanager
+    async def _conn(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection; connection trouble comes out as `StoreUnavailable`."""
+        if self._pool is None:
+            await self.open()
+        pool = self._pool
+        assert pool is not None
+        conn = None
+        try:
+            async with pool.acquire(timeout=self._connect_timeout + 5) as conn:
+                yield conn
+        except StoreError:
+            raise
+        except _UNREACHABLE as exc:
+            raise StoreUnavailable(f"PostgreSQL unreachable: {exc or type(exc).__name__}") from exc
+        except asyncpg.InterfaceError as exc:
+            if conn is None or conn.is_closed() or "closed" in str(exc):
+                raise StoreUnavailable(f"PostgreSQL connection lost: {exc}") from exc
+            raise StoreError(f"PostgreSQL: {exc}") from exc
+        except asyncpg.PostgresError as exc:
+            raise StoreError(f"PostgreSQL: {exc}") from exc
+
+    async def _read(self, method: str, sql: str, *args: Any) -> Any:
+        """Run a read-only statement; retried once on a fresh connection if the first one was dead."""
+        for attempt in (1, 2):
+            try:
+                async with self._conn() as conn:
+                    return await getattr(conn, method)(sql, *args)
+            except StoreUnavailable as exc:
+                cause = exc.__cause__
+                lost = isinstance(cause, (asyncpg.exceptions.ConnectionDoesNotExistError,
+                                          asyncpg.InterfaceError, ConnectionResetError))
+                if attempt == 2 or not lost:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- records ----------------------------------------------------------------------------
+    async def get(self, collection: str, key: str) -> Record | None:
+        row = await self._read(
+            "fetchrow",
+            "SELECT data::text AS data, version FROM records WHERE collection = $1 AND key = $2",
+            collection, key,
+        )
+        if row is None:
+            return None
+        return Record(key, json.loads(row["data"]), row["version"])
+
+    async def put(
+        self, collection: str, key: str, data: dict[str, Any], *, version: int | None = None
+    ) -> Record:
+        text = json.dumps(data)
+        async with self._conn() as conn:
+            if version is None:
+                new = await conn.fetchval(
+                    "INSERT INTO records (collection, key, data, version) VALUES ($1, $2, $3::jsonb, 1) "
+                    "ON CONFLICT (collection, key) DO UPDATE "
+                    "SET data = EXCLUDED.data, version = records.version + 1 RETURNING version",
+                    collection, key, text,
+                )
+            elif version == 0:
+                new = await conn.fetchval(
+                    "INSERT INTO records (collection, key, data, version) VALUES ($1, $2, $3::jsonb, 1) "
+                    "ON CONFLICT (collection, key) DO NOTHING RETURNING version",
+                    collection, key, text,
+                )
+            else:
+                new = await conn.fetchval(
+                    "UPDATE records SET data = $3::jsonb, version = version + 1 "
+                    "WHERE collection = $1 AND key = $2 AND version = $4 RETURNING version",
+                    collection, key, text, version,
+                )
+        if new is None:
+            raise ConflictError(f"{collection}/{key}: expected version {version}, found another")
+        return Record(key, json.loads(text), new)
+
+    async def delete(self, collection: str, key: str) -> bool:
+        async with self._conn() as conn:
+            status = await conn.execute(
+                "DELETE FROM records WHERE collection = $1 AND key = $2", collection, key
+            )
+        return status != "DELETE 0"
+
+    async def scan(self, collection: str, prefix: str = "") -> AsyncIterator[Record]:
+        # Keyset pagination: no connection or transaction is held while the caller works.
+        rows = await self._read(
+            "fetch",
+            "SELECT key, data::text AS data, version FROM records "
+            "WHERE collection = $1 AND key >= $2 AND starts_with(key, $2) ORDER BY key LIMIT $3",
+            collection, prefix, _SCAN_BATCH,
+        )
+        while rows:
+            for row in rows:
+                yield Record(row["key"], json.loads(row["data"]), row["version"])
+            if len(rows) < _SCAN_BATCH:
+                return
+            rows = await self._read(
+                "fetch",
+                "SELECT key, data::text AS data, version FROM records "
+                "WHERE collection = $1 AND key > $3 AND starts_with(key, $2) ORDER BY key LIMIT $4",
+                collection, prefix, rows[-1]["key"], _SCAN_BATCH,
+            )
+
+    async def collections(self) -> list[str]:
+        """Every collection that holds at least one record (for `skillcoach db copy`)."""
+        rows = await self._read(
+            "fetch",
+            "WITH RECURSIVE c AS ("
+            " (SELECT collection FROM records ORDER BY collection LIMIT 1)"
+            " UNION ALL"
+            " SELECT (SELECT r.collection FROM records r WHERE r.collection > c.collection"
+            "         ORDER BY r.collection LIMIT 1) FROM c WHERE c.collection IS NOT NULL"
+            ") SELECT collection FROM c WHERE collection IS NOT NULL",
+        )
+        return [row["collection"] for row in rows]
+
+    async def count(self, collection: str) -> int:
+        return int(await self._read(
+            "fetchval", "SELECT count(*) FROM records WHERE collection = $1", collection
+        ))
+
+    async def import_records(self, collection: str, items: Iterable[tuple[str, dict[str, Any]]],
+                             *, chunk: int = 1000) -> int:
+        """Upsert many records, one round trip per `chunk` (copy, restore, benchmarks); returns how many."""
+        count = 0
+        batch: list[tuple[str, str, str]] = []
+        for key, data in items:
+            batch.append((collection, key, json.dumps(data)))
+            if len(batch) >= chunk:
+                count += await self._upsert_many(batch)
+                batch = []
+        if batch:
+            count += await self._upsert_many(batch)
+        return count
+
+    async def _upsert_many(self, rows: list[tuple[str, str, str]]) -> int:
+        async with self._conn() as conn:
+            await conn.executemany(
+                "INSERT INTO records (collection, key, data, version) VALUES ($1, $2, $3::jsonb, 1) "
+                "ON CONFLICT (collection, key) DO UPDATE "
+                "SET data = EXCLUDED.data, version = records.version + 1",
+                rows,
+            )
+        return len(rows)
+
+    # -- deduplication ----------------------------------------------------------------------
+    async def add_once(self, namespace: str, key: str, ttl: float = 86400.0) -> bool:
+        now = time.time()
+        async with self._conn() as conn:
+            first = await conn.fetchval(
+                "INSERT INTO dedupe (namespace, key, expires_at) VALUES ($1, $2, $3) "
+                "ON CONFLICT (namespace, key) DO UPDATE SET expires_at = EXCLUDED.expires_at "
+                "WHERE dedupe.expires_at <= $4 RETURNING true",
+                namespace, key, now + ttl, now,
+            )
+            if time.monotonic() - self._last_prune > _PRUNE_EVERY:
+                self._last_prune = time.monotonic()
+                await conn.execute("DELETE FROM dedupe WHERE expires_at <= $1", now)
+        return bool(first)
+
+    async def prune(self, now: float | None = None) -> int:
+        """Delete expired dedupe keys now; returns how many."""
+        now = time.time() if now is None else now
+        async with self._conn() as conn:
+            status = await conn.execute("DELETE FROM dedupe WHERE expires_at <= $1", now)
+        self._last_prune = time.monotonic()
+        return int(status.split()[-1])
+
+    # -- work queue -------------------------------------------------------------------------
+    async def enqueue(self, queue: str, key: str, payload: dict[str, Any], *, due: float = 0.0) -> bool:
+        async with self._conn() as conn:
+            added = await conn.fetchval(
+                "INSERT INTO jobs (queue, key, payload, due) VALUES ($1, $2, $3::jsonb, $4) "
+                "ON CONFLICT (queue, key) DO NOTHING RETURNING true",
+                queue, key, json.dumps(payload), float(due),
+            )
+        return bool(added)
+
+    async def claim(self, queue: str, worker: str, *, limit: int = 10, lease: float = 60.0,
+                    now: float | None = None) -> list[Job]:
+        if limit <= 0:
+            return []
+        now = time.time() if now is None else now
+        async with self._conn() as conn:
+            rows = await conn.fetch(
+                "WITH picked AS ("
+                " SELECT queue, key FROM jobs"
+                " WHERE queue = $1 AND NOT done AND due <= $3 AND lease_until <= $3"
+                " ORDER BY due, key LIMIT $5 FOR UPDATE SKIP LOCKED"
+                ") UPDATE jobs SET owner = $2, lease_until = $4, attempts = jobs.attempts + 1"
+                " FROM picked WHERE jobs.queue = picked.queue AND jobs.key = picked.key"
+                " RETURNING jobs.key, jobs.payload::text AS payload, jobs.attempts, jobs.due",
+                queue, worker, now, now + lease, limit,
+            )
+        jobs = [Job(queue, r["key"], json.loads(r["payload"]), r["attempts"], r["due"]) for r in rows]
+        jobs.sort(key=lambda j: (j.due, j.key))
+        return jobs
+
+    async def complete(self, queue: str, key: str, worker: str, result: dict[str, Any] | None = None) -> bool:
+        async with self._conn() as conn:
+            done = await conn.fetchval(
+                "UPDATE jobs SET done = true, result = $4::jsonb, lease_until = 0 "
+                "WHERE queue = $1 AND key = $2 AND owner = $3 AND NOT done RETURNING true",
+                queue, key, worker, None if result is None else json.dumps(result),
+            )
+        return bool(done)
+
+    async def release(self, queue: str, key: str, worker: str, *, due: float = 0.0) -> bool:
+        async with self._conn() as conn:
+            released = await conn.fetchval(
+                "UPDATE jobs SET owner = NULL, lease_until = 0, due = $4 "
+                "WHERE queue = $1 AND key = $2 AND owner = $3 AND NOT done RETURNING true",
+                queue, key, worker, float(due),
+            )
+        return bool(released)
+
+    async def job(self, queue: str, key: str) -> dict[str, Any] | None:
+        row = await self._read(
+            "fetchrow",
+            "SELECT payload::text AS payload, done, result::text AS result, attempts, due, owner, "
+            "lease_until FROM jobs WHERE queue = $1 AND key = $2",
+            queue, key,
+        )
+        return None if row is None else self._job_state(row)
+
+    @staticmethod
+    def _job_state(row: Any) -> dict[str, Any]:
+        return {
+            "payload": json.loads(row["payload"]), "done": row["done"], "result": _loads(row["result"]),
+            "attempts": row["attempts"], "due": row["due"], "owner": row["owner"],
+            "lease_until": row["lease_until"],
+        }
+
+    async def dump_jobs(self) -> AsyncIterator[tuple[str, str, dict[str, Any]]]:
+        """Every job as (queue, key, state) — for `skillcoach db copy`."""
+        rows = await self._read(
+            "fetch",
+            "SELECT queue, key, payload::text AS payload, done, result::text AS result, attempts, due, "
+            "owner, lease_until FROM jobs ORDER BY queue, key",
+        )
+        for row in rows:
+            yield row["queue"], row["key"], self._job_state(row)
+
+    async def load_job(self, queue: str, key: str, state: dict[str, Any]) -> None:
+        """Write one job exactly as given (state as returned by `job()`), replacing any with that key."""
+        async with self._conn() as conn:
+            await conn.execute(
+                "INSERT INTO jobs (queue, key, payload, done, result, attempts, due, owner, lease_until) "
+                "VALUES ($1, $2, $3::jsonb, $4, $5::jsonb, $6, $7, $8, $9) "
+                "ON CONFLICT (queue, key) DO UPDATE SET payload = EXCLUDED.payload, done = EXCLUDED.done, "
+                "result = EXCLUDED.result, attempts = EXCLUDED.attempts, due = EXCLUDED.due, "
+                "owner = EXCLUDED.owner, lease_until = EXCLUDED.lease_until",
+                queue, key, json.dumps(state.get("payload") or {}), bool(state.get("done")),
+                None if state.get("result") is None else json.dumps(state["result"]),
+                int(state.get("attempts") or 0), float(state.get("due") or 0.0), state.get("owner"),
+                float(state.get("lease_until") or 0.0),
+            )
+
+    async def count_jobs(self) -> int:
+        return int(await self._read("fetchval", "SELECT count(*) FROM jobs"))
+
+    # -- leases -----------------------------------------------------------------------------
+    async def try_lease(self, name: str, owner: str, ttl: float, *, now: float | None = None) -> bool:
+        now = time.time() if now is None else now
+        async with self._conn() as conn:
+            held = await conn.fetchval(
+                "INSERT INTO leases (name, owner, until) VALUES ($1, $2, $3) "
+                "ON CONFLICT (name) DO UPDATE SET owner = EXCLUDED.owner, until = EXCLUDED.until "
+                "WHERE leases.owner = EXCLUDED.owner OR leases.until <= $4 RETURNING true",
+                name, owner, now + ttl, now,
+            )
+        return bool(held)
+
+    async def dump_leases(self) -> AsyncIterator[tuple[str, str, float]]:
+        """Every lease as (name, owner, until) — for `skillcoach db copy`."""
+        rows = await self._read("fetch", "SELECT name, owner, until FROM leases ORDER BY name")
+        for row in rows:
+            yield row["name"], row["owner"], row["until"]
+
+    async def load_lease(self, name: str, owner: str, until: float) -> None:
+        async with self._conn() as conn:
+            await conn.execute(
+                "INSERT INTO leases (name, owner, until) VALUES ($1, $2, $3) "
+                "ON CONFLICT (name) DO UPDATE SET owner = EXCLUDED.owner, until = EXCLUDED.until",
+                name, owner, float(until),
+            )
+
+    # -- tests and admin --------------------------------------------------------------------
+    async def truncate(self) -> None:
+        """Empty every table (tests only: a clean state without re-running migrations)."""
+        async with self._conn() as conn:
+            await conn.execute("TRUNCATE records, dedupe, jobs, leases")
