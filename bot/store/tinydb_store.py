@@ -44,7 +44,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from hashlib import blake2b
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from tinydb import Query, TinyDB
 from tinydb.storages import Storage
@@ -587,6 +587,26 @@ class TinyDBStore(Store):
                 await flush()
         await flush()
         return count
+
+    async def collections(self) -> list[str]:
+        """The names of the record collections that have files (admin: copy, export)."""
+        await self._ready()
+
+        def names() -> list[str]:
+            try:
+                return sorted(unquote(entry.name) for entry in os.scandir(self.path / "records") if entry.is_dir())
+            except FileNotFoundError:
+                return []
+
+        return await asyncio.to_thread(names)
+
+    async def count(self, collection: str) -> int:
+        """How many records a collection holds (reads every shard: admin paths only)."""
+        await self._ready()
+        total = 0
+        for path in await asyncio.to_thread(_shard_files, self._folder("records", collection)):
+            total += await self._on_shard(path, lambda s: len(s.table), write=False, keep=False)
+        return total
 
     def shard_of(self, collection: str, key: str) -> Path:
         """The file that holds `key` of `collection` (for admin tools and tests). Needs `open()`."""

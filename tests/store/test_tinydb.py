@@ -1,0 +1,248 @@
+"""What only the TinyDB store promises: files on disk, persistence, crash safety, corruption reports."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.errors import StoreError
+from bot.store.base import PROFILES
+from bot.store.tinydb_store import AtomicJSONStorage, TinyDBStore
+
+T0 = 1_000_000.0
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "skillcoach.db"
+
+
+async def opened(path: Path, **options) -> TinyDBStore:
+    store = TinyDBStore(path, **options)
+    await store.open()
+    return store
+
+
+async def test_layout_is_a_folder_of_small_tinydb_files(db_path: Path) -> None:
+    store = await opened(db_path)
+    await store.put(PROFILES, "slack:U1", {"role": "Report 07"})
+    await store.put("my coll/ä", "k", {"n": 1})
+    shard = store.shard_of(PROFILES, "slack:U1")
+    assert shard.parent == db_path / "records" / "profiles"
+    assert json.loads(shard.read_text())["_default"]["1"] == {"k": "slack:U1", "v": 1, "d": {"role": "Report 07"}}
+    assert (db_path / "store.json").is_file()
+    assert await store.collections() == ["my coll/ä", "profiles"]
+    assert await store.count(PROFILES) == 1
+    await store.close()
+
+
+async def test_records_and_versions_survive_reopen(db_path: Path) -> None:
+    store = await opened(db_path)
+    for i in range(40):
+        await store.put(PROFILES, f"slack:U{i:02d}", {"i": i})
+    await store.put(PROFILES, "slack:U07", {"i": 7, "changed": True}, version=1)
+    await store.delete(PROFILES, "slack:U09")
+    await store.close()
+
+    again = await opened(db_path)
+    got = await again.get(PROFILES, "slack:U07")
+    assert (got.data, got.version) == ({"i": 7, "changed": True}, 2)
+    assert await again.get(PROFILES, "slack:U09") is None
+    assert len([r async for r in again.scan(PROFILES)]) == 39
+    assert (await again.put(PROFILES, "slack:U07", {"i": 7}, version=2)).version == 3
+
+
+async def test_dedupe_jobs_and_leases_survive_reopen(db_path: Path) -> None:
+    store = await opened(db_path)
+    assert await store.add_once("slack", "Ev01", ttl=3600)
+    await store.enqueue("nudges", "done-job", {"n": 1})
+    await store.enqueue("nudges", "leased-job", {"n": 2}, due=T0)
+    await store.enqueue("nudges", "waiting-job", {"n": 3}, due=T0 + 500)
+    claimed = await store.claim("nudges", "worker-1", lease=60, now=T0)
+    assert [j.key for j in claimed] == ["done-job", "leased-job"]
+    assert await store.complete("nudges", "done-job", "worker-1", {"sent": True})
+    assert await store.try_lease("schedule", "process-a", 60, now=T0)
+    await store.close()
+
+    again = await opened(db_path)
+    assert await again.add_once("slack", "Ev01", ttl=3600) is False
+    assert await again.enqueue("nudges", "done-job", {}) is False
+    assert (await again.job("nudges", "done-job"))["result"] == {"sent": True}
+    assert (await again.job("nudges", "leased-job"))["owner"] == "worker-1"
+    assert await again.claim("nudges", "worker-2", now=T0 + 30) == []  # still leased, not due
+    assert [j.key for j in await again.claim("nudges", "worker-2", now=T0 + 61)] == ["leased-job"]
+    assert await again.try_lease("schedule", "process-b", 60, now=T0 + 30) is False
+    assert await again.try_lease("schedule", "process-b", 60, now=T0 + 61) is True
+
+
+async def test_shard_counts_are_kept_by_the_folder(db_path: Path) -> None:
+    store = await opened(db_path, shards={"records": 8})
+    for i in range(30):
+        await store.put(PROFILES, f"u{i}", {"i": i})
+    await store.close()
+    assert len(os.listdir(db_path / "records" / "profiles")) <= 8
+    again = await opened(db_path)  # default shard counts asked for: the folder's win
+    assert [(await again.get(PROFILES, f"u{i}")).data["i"] for i in range(30)] == list(range(30))
+
+
+async def test_expired_dedupe_keys_are_pruned_when_their_shard_is_written(db_path: Path) -> None:
+    store = await opened(db_path, shards={"dedupe": 1})
+    for i in range(5):
+        assert await store.add_once("slack", f"old{i}", ttl=0.01)
+    await asyncio.sleep(0.05)
+    assert await store.add_once("slack", "new", ttl=60)
+    [shard] = (db_path / "dedupe" / "slack").iterdir()
+    assert [doc["k"] for doc in json.loads(shard.read_text())["_default"].values()] == ["new"]
+
+
+async def test_a_change_by_another_instance_is_seen(db_path: Path) -> None:
+    first = await opened(db_path)
+    second = await opened(db_path)
+    await first.put(PROFILES, "u", {"n": 1})
+    assert (await second.get(PROFILES, "u")).data == {"n": 1}
+    await second.put(PROFILES, "u", {"n": 2}, version=1)
+    assert (await first.get(PROFILES, "u")).version == 2
+
+
+async def test_the_shard_cache_is_bounded(db_path: Path) -> None:
+    store = await opened(db_path, cache_shards=8)
+    for i in range(200):
+        await store.put(PROFILES, f"u{i}", {"i": i})
+        await store.get(PROFILES, f"u{i}")
+    assert len(store._cache) <= 8
+    assert (await store.get(PROFILES, "u3")).data == {"i": 3}
+
+
+@pytest.mark.parametrize("offload", [True, False])
+async def test_inline_and_threaded_io_behave_the_same(db_path: Path, offload: bool) -> None:
+    store = await opened(db_path, offload_io=offload)
+    await asyncio.gather(*(store.put(PROFILES, f"u{i % 5}", {"i": i}) for i in range(25)))
+    records = [await store.get(PROFILES, f"u{k}") for k in range(5)]
+    assert [r.version for r in records] == [5] * 5
+
+
+async def test_a_cancelled_write_leaves_a_consistent_shard(db_path: Path) -> None:
+    store = await opened(db_path)
+    await store.put(PROFILES, "u", {"n": 0})
+    tasks = [asyncio.create_task(store.put(PROFILES, "u", {"n": i})) for i in range(1, 10)]
+    await asyncio.sleep(0)
+    for task in tasks[::2]:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    got = await store.get(PROFILES, "u")
+    reread = await opened(db_path)
+    assert (await reread.get(PROFILES, "u")) == got
+    assert (await store.put(PROFILES, "u", {"n": 99}, version=got.version)).version == got.version + 1
+
+
+async def test_data_must_be_json(db_path: Path) -> None:
+    store = await opened(db_path)
+    with pytest.raises(StoreError, match="JSON"):
+        await store.put(PROFILES, "u", {"when": object()})
+    with pytest.raises(StoreError, match="JSON"):
+        await store.put(PROFILES, "u", {"x": float("nan")})
+    assert await store.get(PROFILES, "u") is None
+
+
+async def test_a_file_at_the_path_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "skillcoach.db"
+    path.write_text("{}")
+    with pytest.raises(StoreError, match="is a file"):
+        await opened(path)
+
+
+@pytest.mark.parametrize("cut", ["half", "empty"])
+async def test_a_truncated_shard_is_reported_with_its_name(db_path: Path, cut: str) -> None:
+    store = await opened(db_path, shards={"records": 2})
+    for i in range(10):
+        await store.put(PROFILES, f"u{i}", {"i": i, "text": "Report 07 " * 20})
+    shard = store.shard_of(PROFILES, "u1")
+    size = shard.stat().st_size
+    with open(shard, "r+b") as fh:
+        fh.truncate(size // 2 if cut == "half" else 0)
+    broken = shard.read_bytes()
+
+    again = await opened(db_path)
+    with pytest.raises(StoreError, match=str(shard)):
+        await again.get(PROFILES, "u1")
+    with pytest.raises(StoreError, match=str(shard)):
+        await again.put(PROFILES, "u1", {"i": 1})
+    with pytest.raises(StoreError, match=str(shard)):
+        [r async for r in again.scan(PROFILES)]
+    assert shard.read_bytes() == broken  # never overwritten
+    with pytest.raises(StoreError, match=str(shard)):
+        await again.get(PROFILES, "u1")  # and reported again, not cached away
+
+
+CHILD = textwrap.dedent("""
+    import asyncio, sys
+    from bot.store.tinydb_store import TinyDBStore
+
+    async def main(path):
+        store = TinyDBStore(path, shards={"records": 4}, cache_shards=2)
+        await store.open()
+        keys = [f"k{i:02d}" for i in range(12)]
+        n = {}
+        for key in keys:
+            record = await store.get("c", key)
+            n[key] = record.data["n"] if record else 0
+        print("ready", flush=True)
+        pad = "Report 07 " * 400
+        while True:
+            for key in keys:
+                n[key] += 1
+                await store.put("c", key, {"n": n[key], "pad": pad})
+                print(key, n[key], flush=True)
+
+    asyncio.run(main(sys.argv[1]))
+""")
+
+
+def test_a_killed_writer_leaves_old_or_new_records(db_path: Path) -> None:
+    rng = random.Random()
+    acked: dict[str, int] = {f"k{i:02d}": 0 for i in range(12)}
+    for _round in range(6):
+        child = subprocess.Popen([sys.executable, "-c", CHILD, str(db_path)], stdout=subprocess.PIPE, text=True)
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(rng.uniform(0.02, 0.3))
+        child.send_signal(signal.SIGKILL)
+        out, _ = child.communicate(timeout=30)
+        for line in out.splitlines():
+            key, n = line.split()
+            acked[key] = int(n)
+
+        files = sorted((db_path / "records" / "c").glob("*.json"))
+        assert files
+        for path in files:
+            storage = AtomicJSONStorage(path)
+            assert storage.read() is not None  # every shard loads
+
+        stored = asyncio.run(_read_all(db_path, list(acked)))
+        ahead = [key for key in acked if stored[key] != acked[key]]
+        for key in ahead:  # at most the one write in flight, and only as its new value
+            assert stored[key] == acked[key] + 1, (key, stored[key], acked[key])
+        assert len(ahead) <= 1
+        acked.update(stored)
+        assert not list(db_path.rglob("*.tmp"))  # unfinished writes of the dead child were removed
+
+
+async def _read_all(path: Path, keys: list[str]) -> dict[str, int]:
+    store = await opened(path)
+    try:
+        out = {}
+        for key in keys:
+            record = await store.get("c", key)
+            out[key] = record.data["n"] if record else 0
+        return out
+    finally:
+        await store.close()
