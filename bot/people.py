@@ -30,6 +30,7 @@ class Person:
 class Directory:
     people: dict[str, Person] = field(default_factory=dict)   # by lower-case email
     source: str = ""
+    stamp: tuple[int, int] | None = None    # (mtime_ns, size) of the file it was read from
 
     def __post_init__(self) -> None:
         self._by_slack = {p.slack_id: p for p in self.people.values() if p.slack_id}
