@@ -1,4 +1,170 @@
-"""Every user-facing string in one place (ready for translation)."""
+"""Every user-facing string in one place (ready for translation later).
+
+Text uses light markdown only: *bold*, "•" bullets and newlines; adapters convert it.
+"""
 
 TRY_AGAIN = "I can't reach my notes right now. Please try again in a moment — nothing you told me is lost."
-HELP = "I'm skillcoach. Say *start* to begin."
+
+WELCOME = (
+    "Hi! I'm *skillcoach*, your career-growth coach. In a few short questions I'll learn about your role, "
+    "your skills and where you want to go, then suggest a plan: the skills to build and why, ways to learn "
+    "them, and people here who can help.\n\n"
+    "*What I keep:* your answers, your plan and your progress, and where to reach you — nothing else. "
+    "Your manager never sees your answers: at most a team summary of 5 or more people who agreed to be "
+    "counted. Say *my data* to see everything I keep, or *forget me* to delete it, any time."
+)
+WELCOME_SHORT = "Shall we start? It takes about two minutes."
+WELCOME_BACK = "Welcome back! Let's pick up where we left off."
+START = "Let's start"
+EXPLAIN = "Upskilling or reskilling?"
+NOT_NOW = "Not now"
+NOT_NOW_REPLY = "No problem. Whenever you're ready, say *start* (or use /grow). Say *help* to see what I can do."
+
+DIFFERENCE = (
+    "*Upskilling* means learning new skills for the job you have now — staying current and growing in place. "
+    "Ways to do it: learning and development courses, joining a professional association, peer coaching and "
+    "mentoring. Example: a marketing professional learns the latest digital marketing trends, data analytics "
+    "and social media advertising.\n\n"
+    "*Reskilling* means learning new skills to do a different job. Ways to do it: training programs offered by "
+    "your employer, learning and skill development, shadowing someone in the role you want, and mentoring. "
+    "Example: a journalist moving into software development learns programming languages, web development "
+    "and software engineering concepts."
+)
+
+ASK_ROLE = (
+    "What's your current role? Describe it in your own words — for example \"senior backend dev\", "
+    "\"I do social media for our brand\" or \"journalist\"."
+)
+ASK_ROLE_AGAIN = "Tell me your role in a few words (for example \"data analyst\" or \"I run the office\")."
+CONFIRM_ROLE = "Sounds like you're {article} *{title}*. Is that right?"
+YES_THATS_ME = "Yes, that's me"
+NO_SOMETHING_ELSE = "No, something else"
+PICK_ROLE = "Which of these is closest to \"{text}\"?"
+NONE_OF_THESE = "None of these"
+CUSTOM_ROLE = (
+    "Got it — I'll use \"{title}\" as your role. I don't have it in my catalog, so I'll treat it as part of "
+    "*{family}* and suggest from there."
+)
+CUSTOM_ROLE_NO_FAMILY = (
+    "Got it — I'll use \"{title}\" as your role. I don't have it in my catalog, so my suggestions will be "
+    "more general."
+)
+ROLE_NOTED = "Great, *{title}* it is."
+
+ASK_TENURE = "How long have you been in this role?"
+TENURE_CHOICES = (
+    ("lt1", "Less than a year"),
+    ("1to3", "1–3 years"),
+    ("3to5", "3–5 years"),
+    ("5plus", "More than 5 years"),
+)
+
+ASK_SKILLS = (
+    "Which of these do you already use with confidence? Pick any — and you can type others "
+    "(e.g. \"SQL, public speaking\")."
+)
+ASK_SKILLS_NO_LIST = (
+    "Which skills do you already use with confidence? List them separated by commas (e.g. \"SQL, public "
+    "speaking\"), or say *none*."
+)
+SKILLS_NOTED = "Noted: {skills}."
+SKILLS_NONE = "Noted — we'll start from the basics."
+SKILLS_UNKNOWN = "I didn't recognise {unknown}; I kept the rest."
+
+ASK_GOAL = "What's next for you?"
+GOAL_GROW = "Grow in my current role"
+GOAL_SWITCH = "Move to a different role"
+GOAL_UNSURE = "Not sure"
+GOAL_SWITCH_TO = "Understood — you'd like to move into *{title}*."
+
+UNSURE_INTRO = "That's a good question to ask. Here's the difference:"
+UNSURE_Q1 = "Do you enjoy the core of the work you do now?"
+UNSURE_Q1_CHOICES = (("yes", "Yes, mostly"), ("some", "Parts of it"), ("no", "Not really"))
+UNSURE_Q2 = "Picture yourself in two years. Are you doing…"
+UNSURE_Q2_CHOICES = (("same", "The same kind of work, at a higher level"), ("different", "A different kind of work"),
+                     ("dunno", "I can't picture it yet"))
+UNSURE_Q3 = "Is there another job here you find yourself curious about?"
+UNSURE_Q3_CHOICES = (("yes", "Yes, there is"), ("no", "Not really"))
+UNSURE_RECOMMEND_UP = (
+    "From your answers, I'd suggest *upskilling*: you like the core of your work and see yourself doing more of "
+    "it, so the best return is deepening your current role. Shall we go with that?"
+)
+UNSURE_RECOMMEND_RE = (
+    "From your answers, I'd suggest *reskilling*: you're drawn to a different kind of work, so building the "
+    "skills for a new role is the better investment. Shall we go with that?"
+)
+UNSURE_ACCEPT_UP = "Yes, let's upskill"
+UNSURE_ACCEPT_RE = "Yes, let's reskill"
+UNSURE_OTHER_UP = "I'd rather move to a different role"
+UNSURE_OTHER_RE = "I'd rather grow where I am"
+
+ASK_TARGET = "Which role would you like to move into? Describe it in your own words."
+TARGET_SAME = "That's the role you have now — so this is growing in place (upskilling). Let's do that."
+
+ASK_HOURS = "How much time a week can you give to learning?"
+HOURS_CHOICES = (("2", "1–2 hours"), ("4", "3–5 hours"), ("8", "6–10 hours"), ("12", "More than 10 hours"))
+ASK_PREFS = "How do you like to learn? Pick any."
+PREF_CHOICES = (
+    ("courses", "Courses"),
+    ("mentoring", "Mentoring"),
+    ("peer_coaching", "Peer coaching"),
+    ("shadowing", "Job shadowing"),
+    ("associations", "Professional associations"),
+)
+ASK_CONSENT = (
+    "Last question: may I count you in your manager's *team summary*? It only shows totals for groups of 5 or "
+    "more people who agreed — never your name, answers or goals. You can change this any time."
+)
+CONSENT_YES = "Yes, count me in"
+CONSENT_NO = "No, keep me out"
+
+PLAN_READY = "Here's your plan. Say *my plan* any time to see it again, or tell me when you finish something."
+PLAN_TITLE_UP = "Your upskilling plan: growing as {title}"
+PLAN_TITLE_RE = "Your reskilling plan: from {current} to {target}"
+PLAN_NO_PEOPLE = "No one is listed yet as a mentor, peer coach or shadowing host for these skills."
+NEXT_STEPS = "What would you like to do next?"
+NEXT_MARK_DONE = "Mark a skill done"
+NEXT_SHOW_PLAN = "Show my plan"
+NEXT_START_OVER = "Start over"
+ASK_WHICH_DONE = "Which one did you finish?"
+MARKED_DONE = "Well done! *{skill}* is marked done — {done} of {total} skills complete."
+ALREADY_DONE = "*{skill}* was already marked done — {done} of {total} skills complete."
+ALL_DONE = "That's every skill in your plan. Time to celebrate — and maybe say *restart* to set the next goal."
+NO_SUCH_STEP = "I couldn't find \"{text}\" in your plan. Your skills are: {skills}."
+NO_PLAN_YET = "You don't have a plan yet. Say *start* and I'll make one with you — it takes about two minutes."
+
+HELP = (
+    "Here's what I can do:\n"
+    "• *start* — make or continue your growth plan\n"
+    "• *my plan* — see your plan and progress\n"
+    "• *I finished …* — mark a skill or course in your plan done\n"
+    "• *restart* — start the interview over\n"
+    "• *upskilling or reskilling?* — the difference explained\n"
+    "• *stop reminders* / *resume reminders* — reminders from your manager\n"
+    "• *my data* — everything I keep about you\n"
+    "• *forget me* — delete everything I keep about you\n"
+    "• *cancel* — stop what we're doing"
+)
+DIDNT_GET = "Sorry, I didn't catch that."
+PICK_ONE = "Please pick one of the options (a number works too)."
+STALE = "That question was already answered — here's where we are now."
+CANCELLED = "Okay, stopped. Your answers so far are saved — say *start* whenever you want to continue."
+NOTHING_TO_CANCEL = "There's nothing in progress to cancel."
+RESTARTING = "Let's start over."
+IDLE_HINT = "Say *my plan* to see your plan, *I finished …* to mark progress, or *help* for everything else."
+
+FORGET_CONFIRM = (
+    "This deletes everything I keep about you: your answers, your plan, your progress and where to reach you. "
+    "It can't be undone. Delete everything?"
+)
+FORGET_YES = "Yes, delete everything"
+FORGET_NO = "No, keep it"
+FORGOTTEN = "Done — everything I kept about you is deleted. If you come back, we'll start fresh."
+FORGET_KEPT = "Okay, nothing was deleted."
+
+MY_DATA = "Here's everything I keep about you:"
+REMINDERS_OFF = "Reminders are off — your manager's nudges won't reach you. Say *resume reminders* to turn them back on."
+REMINDERS_ON = "Reminders are on again."
+
+UNKNOWN_COMMAND = "I don't know the command \"{command}\". " + HELP
+MANAGER_ONLY = "That's a command for managers."

@@ -1,6 +1,308 @@
-"""The recommender."""
+"""The recommender: from a role, skills and a goal to a plan (pure; no I/O).
+
+Path: growing in the current role is upskilling; moving to a different role is reskilling.
+Skills to build are the gaps against the role the person aims at, ranked by how important the skill is
+for that role, whether it is trending in the field, and whether there is a way to learn it. For
+reskilling, the strengths that transfer are the skills the person has (or their current role relies on)
+that the new role also uses, and broadly transferable skills such as writing or research.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from bot.catalog import Catalog, LearningOption, Role
+from bot.matching import RoleMatcher, SkillMatcher, normalise
+from bot.people import Directory, Person
+
+PREFS = ("courses", "mentoring", "peer_coaching", "shadowing", "associations")
+PREF_TYPES = {
+    "courses": ("course", "certification", "program", "book", "workshop"),
+    "associations": ("community",),
+}
+DEFAULT_HOURS = 20.0  # a skill with no listed learning option
+
+
+@dataclass(frozen=True)
+class RoleRef:
+    """A role as the person described it: a catalog role, or a custom title with a guessed family."""
+
+    id: str | None
+    title: str
+    family: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "family": self.family}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> RoleRef | None:
+        if not d:
+            return None
+        return cls(d.get("id"), d.get("title") or "", d.get("family"))
+
+
+@dataclass
+class PlanOption:
+    id: str
+    title: str
+    provider: str
+    type: str
+    hours: float
+    url: str = ""
+
+
+@dataclass
+class PlanSkill:
+    id: str
+    name: str
+    reason: str
+    importance: int
+    trending: bool
+    options: list[PlanOption] = field(default_factory=list)
+    done: bool = False
+
+
+@dataclass
+class PlanPerson:
+    email: str
+    name: str
+    role: str
+    offer: str            # mentoring | peer_coaching | shadowing
+    skills: list[str]     # skill ids from the plan they can help with
+    why: str
+
+
+@dataclass
+class Plan:
+    path: str             # upskill | reskill
+    path_reason: str
+    current: dict[str, Any]
+    target: dict[str, Any]
+    skills: list[PlanSkill]
+    strengths: list[str]  # skill names
+    people: list[PlanPerson]
+    association: dict[str, str] | None
+    hours_per_week: float
+    total_hours: float
+    weeks: int
+    matched_roles: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 class Recommender:
-    def __init__(self, catalog):
+    def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
+        self.roles = RoleMatcher(catalog)
+        self.skills = SkillMatcher(catalog)
+
+    # -- roles ------------------------------------------------------------------------------
+    def custom_role(self, title: str) -> RoleRef:
+        return RoleRef(None, title.strip()[:120], self.roles.guess_family(title))
+
+    def role_ref(self, role: Role) -> RoleRef:
+        return RoleRef(role.id, role.title, role.family)
+
+    def role_skills(self, ref: RoleRef | None) -> dict[str, int]:
+        """Skill weights for a role; for a custom role, what its family's roles share most."""
+        if ref is None:
+            return {}
+        if ref.id and ref.id in self.catalog.roles:
+            return dict(self.catalog.roles[ref.id].skills)
+        if not ref.family:
+            return {}
+        totals: dict[str, list[int]] = {}
+        family_roles = [r for r in self.catalog.roles.values() if r.family == ref.family]
+        for role in family_roles:
+            for skill, weight in role.skills.items():
+                totals.setdefault(skill, []).append(weight)
+        ranked = sorted(totals.items(), key=lambda kv: (-len(kv[1]) * sum(kv[1]), kv[0]))[:10]
+        return {skill: max(1, min(5, round(sum(ws) / len(ws)))) for skill, ws in ranked}
+
+    def top_skills(self, ref: RoleRef | None, limit: int = 10) -> list[str]:
+        weights = self.role_skills(ref)
+        return [s for s, _ in sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))][:limit]
+
+    # -- the plan ---------------------------------------------------------------------------
+    def plan(
+        self,
+        current: RoleRef,
+        have: list[str],
+        goal: str,
+        target: RoleRef | None = None,
+        *,
+        hours_per_week: float = 4.0,
+        prefs: list[str] | None = None,
+        directory: Directory | None = None,
+        me_email: str | None = None,
+        max_skills: int = 5,
+    ) -> Plan:
+        prefs = [p for p in (prefs or list(PREFS)) if p in PREFS] or list(PREFS)
+        reskill = goal == "switch" and target is not None and (target.id != current.id or target.id is None)
+        aim = target if reskill else current
+        path = "reskill" if reskill else "upskill"
+        have_set = set(have)
+        weights = self.role_skills(aim)
+        family = self.catalog.families.get(aim.family or "")
+        trending = set(family.trending) if family else set()
+
+        candidates: dict[str, float] = {}
+        for skill, weight in weights.items():
+            if skill in have_set:
+                continue
+            candidates[skill] = weight * 2.0 + (2.5 if skill in trending else 0.0) + (
+                0.5 if self.catalog.options_for(skill) else 0.0
+            )
+        if not reskill:
+            # growing in place: what the field is moving towards counts even beyond the role's list
+            for skill in trending - have_set - set(candidates):
+                candidates[skill] = 3 * 2.0 + 2.5
+        ranked = sorted(candidates.items(), key=lambda kv: (-kv[1], kv[0]))
+        chosen = [s for s, _ in ranked[:max_skills]]
+        if len(chosen) < 3:
+            # already strong: stretch towards the adjacent roles' key skills
+            for role_id in (self.catalog.roles[aim.id].adjacent if aim.id in self.catalog.roles else []):
+                for skill, _w in sorted(self.catalog.roles[role_id].skills.items(), key=lambda kv: -kv[1]):
+                    if skill not in have_set and skill not in chosen:
+                        chosen.append(skill)
+                    if len(chosen) >= 3:
+                        break
+                if len(chosen) >= 3:
+                    break
+
+        plan_skills = [self._plan_skill(s, weights.get(s, 3), s in trending, aim, reskill, prefs) for s in chosen]
+        strengths = self._strengths(current, have, weights) if reskill else []
+        people = self._people(plan_skills, prefs, aim, reskill, directory, me_email)
+        association = None
+        if family and family.associations:
+            a = family.associations[0]
+            association = {"name": a.name, "url": a.url, "description": a.description}
+        total = sum(ps.options[0].hours if ps.options else DEFAULT_HOURS for ps in plan_skills)
+        hours = max(0.5, float(hours_per_week or 1))
+        weeks = max(1, math.ceil(total / hours))
+        if reskill:
+            reason = (
+                f"You want to move from {current.title} to {aim.title}: that is reskilling — "
+                f"building the skills a different job needs."
+            )
+        else:
+            reason = (
+                f"You want to grow as {article(current.title)} {current.title}: that is upskilling — "
+                f"building on the job you have and keeping up with where {self._field(aim)} is going."
+            )
+        return Plan(
+            path=path,
+            path_reason=reason,
+            current=current.as_dict(),
+            target=aim.as_dict(),
+            skills=plan_skills,
+            strengths=strengths,
+            people=people,
+            association=association,
+            hours_per_week=hours,
+            total_hours=round(total, 1),
+            weeks=weeks,
+        )
+
+    def _field(self, ref: RoleRef) -> str:
+        return self.catalog.family_name(ref.family).lower() if ref.family else "your field"
+
+    def _plan_skill(self, skill: str, weight: int, trending: bool, aim: RoleRef, reskill: bool,
+                    prefs: list[str]) -> PlanSkill:
+        reasons = []
+        importance = {5: "essential", 4: "very important", 3: "important", 2: "useful", 1: "nice to have"}[weight]
+        if reskill:
+            reasons.append(f"{importance} for {aim.title} ({weight}/5) and new to you")
+        else:
+            reasons.append(f"{importance} for your role ({weight}/5) and not yet among your strengths")
+        if trending:
+            reasons.append(f"trending in {self._field(aim)}")
+        return PlanSkill(
+            id=skill,
+            name=self.catalog.skill_name(skill),
+            reason="; ".join(reasons),
+            importance=weight,
+            trending=trending,
+            options=self._options(skill, prefs),
+        )
+
+    def _options(self, skill: str, prefs: list[str]) -> list[PlanOption]:
+        options = self.catalog.options_for(skill)
+        if not options:
+            return []
+        wanted: set[str] = set()
+        for p in prefs:
+            wanted.update(PREF_TYPES.get(p, ()))
+        if "mentoring" in prefs or "peer_coaching" in prefs or "shadowing" in prefs:
+            wanted.add("practice")
+
+        def rank(o: LearningOption) -> tuple:
+            return (0 if o.type in wanted else 1, 0 if o.cost in ("free", "employer") else 1, o.hours, o.id)
+
+        return [
+            PlanOption(o.id, o.title, o.provider, o.type, o.hours, o.url) for o in sorted(options, key=rank)[:2]
+        ]
+
+    def _strengths(self, current: RoleRef, have: list[str], target_weights: dict[str, int]) -> list[str]:
+        """Skills that carry over: shared with the new role first, then broadly transferable ones."""
+        own = list(have)
+        current_weights = self.role_skills(current)
+        if not own:
+            own = [s for s, _ in sorted(current_weights.items(), key=lambda kv: (-kv[1], kv[0]))]
+        shared = [s for s in own if s in target_weights]
+        transferable = [
+            s for s in sorted(own, key=lambda s: (-current_weights.get(s, 3), s))
+            if s not in shared and s in self.catalog.skills and self.catalog.skills[s].transferable
+        ]
+        return [self.catalog.skill_name(s) for s in (shared + transferable)[:5]]
+
+    def _people(self, skills: list[PlanSkill], prefs: list[str], aim: RoleRef, reskill: bool,
+                directory: Directory | None, me_email: str | None) -> list[PlanPerson]:
+        if directory is None or not len(directory):
+            return []
+        offers = [o for o in ("mentoring", "peer_coaching", "shadowing") if o in prefs] or [
+            "mentoring", "peer_coaching", "shadowing"
+        ]
+        gap = {s.id for s in skills}
+        aim_title = normalise(aim.title)
+        scored: list[tuple[float, PlanPerson]] = []
+        for person in directory.people.values():
+            if me_email and person.email.lower() == me_email.lower():
+                continue
+            if person.capacity <= 0:
+                continue
+            overlap = [s for s in person.skills if s in gap]
+            in_role = bool(aim_title) and normalise(person.role) == aim_title
+            for offer in person.offers:
+                if offer not in offers:
+                    continue
+                if offer == "shadowing" and not in_role:
+                    continue  # shadowing means watching someone do the job you want
+                if not overlap and not in_role:
+                    continue
+                score = len(overlap) * 2 + (3 if in_role else 0) + (1 if offer == "shadowing" and reskill else 0)
+                bits = []
+                if overlap:
+                    bits.append("knows " + ", ".join(self.catalog.skill_name(s) for s in overlap[:3]))
+                if in_role:
+                    bits.append(f"works as {person.role}")
+                why = f"offers {offer.replace('_', ' ')}; " + " and ".join(bits)
+                scored.append((score, PlanPerson(person.email, person.name, person.role, offer, overlap, why)))
+        scored.sort(key=lambda sp: (-sp[0], sp[1].email, sp[1].offer))
+        out: list[PlanPerson] = []
+        seen: set[str] = set()
+        for _, pp in scored:
+            if pp.email in seen:
+                continue
+            seen.add(pp.email)
+            out.append(pp)
+            if len(out) >= 3:
+                break
+        return out
+
+
+def article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"

@@ -1,4 +1,177 @@
-async def home_summary(coach, user_key):
-    from bot.core import HomeSummary
+"""Making the plan from the interview's answers, showing it, and tracking progress."""
 
-    return HomeSummary(False, False, None, None, 0, 0, True, False)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rapidfuzz import fuzz
+
+from bot import messages as M
+from bot.matching import normalise
+from bot.recommend import RoleRef
+from bot.store import CONVERSATIONS, PROFILES
+from bot.types import Card, CardSection, Reply
+
+if TYPE_CHECKING:
+    from bot.core import Coach, HomeSummary
+    from dialogs.engine import Ctx
+
+OFFER_LABEL = {"mentoring": "mentoring", "peer_coaching": "peer coaching", "shadowing": "job shadowing"}
+
+
+async def make_plan(ctx: Ctx) -> None:
+    """Build the plan from the answers, store it in the profile and show it."""
+    coach = ctx.coach
+    d = ctx.data
+    current = RoleRef.from_dict(d.get("role")) or RoleRef(None, "your role", None)
+    target = RoleRef.from_dict(d.get("target"))
+    me = coach.person_for(ctx.incoming)
+    plan = coach.recommender.plan(
+        current,
+        d.get("skills", []),
+        d.get("goal", "grow"),
+        target,
+        hours_per_week=float(d.get("hours", 4)),
+        prefs=d.get("prefs"),
+        directory=coach.directory,
+        me_email=(me.email if me else ctx.incoming.email),
+    )
+    now = coach.clock()
+    previous = ctx.profile.get("plan") or {}
+    plan_dict = plan.as_dict()
+    plan_dict["created_at"] = now
+    plan_dict["updated_at"] = now
+    # progress carries over for skills that stay in the plan
+    done_before = {s["id"] for s in previous.get("skills", []) if s.get("done")}
+    for skill in plan_dict["skills"]:
+        skill["done"] = skill["id"] in done_before
+    ctx.profile.update(
+        role=current.as_dict(),
+        tenure=d.get("tenure"),
+        skills=d.get("skills", []),
+        goal=d.get("goal", "grow"),
+        target=target.as_dict() if (target and plan.path == "reskill") else None,
+        hours_per_week=plan.hours_per_week,
+        prefs=d.get("prefs", []),
+        plan=plan_dict,
+    )
+    ctx.plan_changed = True
+    ctx.say(M.PLAN_READY)
+    ctx.replies.append(plan_reply(coach, ctx.profile))
+
+
+def plan_card(coach: Coach, plan: dict[str, Any]) -> Card:
+    skills = plan.get("skills", [])
+    done = sum(1 for s in skills if s.get("done"))
+    if plan.get("path") == "reskill":
+        title = M.PLAN_TITLE_RE.format(current=plan["current"]["title"], target=plan["target"]["title"])
+    else:
+        title = M.PLAN_TITLE_UP.format(title=plan["current"]["title"])
+    sections: list[CardSection] = []
+    lines: list[str] = []
+    for i, s in enumerate(skills, 1):
+        mark = "✓ " if s.get("done") else f"{i}. "
+        lines.append(f"{mark}*{s['name']}* — {s['reason']}")
+        for o in s.get("options", []):
+            url = f" {o['url']}" if o.get("url") else ""
+            lines.append(f"    Learn: {o['title']} ({o['provider']}, {o['type']}, {o['hours']:g} h){url}")
+        if not s.get("options"):
+            lines.append("    Learn: ask your manager or a mentor — no listed option yet")
+    sections.append(CardSection("Skills to build", tuple(lines)))
+    if plan.get("strengths"):
+        sections.append(CardSection("Strengths that transfer", (", ".join(plan["strengths"]),)))
+    people = plan.get("people") or []
+    if people:
+        sections.append(CardSection("People who can help", tuple(
+            f"{p['name']} ({p['role']}) — {p['why']} · {p['email']}" for p in people
+        )))
+    else:
+        sections.append(CardSection("People who can help", (M.PLAN_NO_PEOPLE,)))
+    if plan.get("association"):
+        a = plan["association"]
+        url = f" — {a['url']}" if a.get("url") else ""
+        sections.append(CardSection("Professional association", (f"{a['name']}{url}",)))
+    facts = (
+        ("Path", "Upskilling" if plan.get("path") == "upskill" else "Reskilling"),
+        ("Time a week", f"{plan.get('hours_per_week', 0):g} h"),
+        ("Ready in about", f"{plan.get('weeks', 0)} weeks ({plan.get('total_hours', 0):g} h of learning)"),
+        ("Progress", f"{done} of {len(skills)} skills done"),
+    )
+    sections.append(CardSection("At a glance", facts=facts))
+    return Card(title=title, summary=plan.get("path_reason", ""), sections=tuple(sections), kind="plan")
+
+
+def plan_reply(coach: Coach, profile: dict[str, Any]) -> Reply:
+    plan = profile.get("plan")
+    if not plan:
+        return Reply(M.NO_PLAN_YET)
+    card = plan_card(coach, plan)
+    return Reply(card.title, card=card)
+
+
+async def mark_done(ctx: Ctx, text: str, *, skill_id: str | None = None) -> bool:
+    """Mark the plan skill (or course) that `text` names as done; reply either way."""
+    plan = ctx.profile.get("plan")
+    if not plan:
+        ctx.say(M.NO_PLAN_YET)
+        return False
+    skills = plan.get("skills", [])
+    target = next((s for s in skills if s["id"] == skill_id), None) if skill_id else find_plan_skill(ctx.coach, plan, text)
+    if target is None:
+        ctx.say(M.NO_SUCH_STEP.format(text=text.strip()[:80], skills=", ".join(s["name"] for s in skills)))
+        return False
+    was_done = target.get("done")
+    target["done"] = True
+    target["done_at"] = target.get("done_at") or ctx.coach.clock()
+    plan["updated_at"] = ctx.coach.clock()
+    done = sum(1 for s in skills if s.get("done"))
+    msg = M.ALREADY_DONE if was_done else M.MARKED_DONE
+    ctx.say(msg.format(skill=target["name"], done=done, total=len(skills)))
+    if done == len(skills) and not was_done:
+        ctx.say(M.ALL_DONE)
+    ctx.plan_changed = True
+    return True
+
+
+def find_plan_skill(coach: Coach, plan: dict[str, Any], text: str) -> dict[str, Any] | None:
+    """The plan skill a sentence refers to: by skill name/alias, or by one of its course titles."""
+    skills = plan.get("skills", [])
+    skill_id = coach.recommender.skills.find_in(text)
+    if skill_id:
+        hit = next((s for s in skills if s["id"] == skill_id), None)
+        if hit:
+            return hit
+    key = normalise(text)
+    best: tuple[float, dict[str, Any]] | None = None
+    for s in skills:
+        names = [s["name"]] + [o["title"] for o in s.get("options", [])]
+        for name in names:
+            score = fuzz.partial_ratio(normalise(name), key) if len(key) >= 3 else 0
+            if score >= 85 and (best is None or score > best[0]):
+                best = (score, s)
+    return best[1] if best else None
+
+
+async def home_summary(coach: Coach, user_key: str) -> HomeSummary:
+    from bot.core import HomeSummary
+    from dialogs.interview import INTERVIEW_STATES
+
+    profile_rec = await coach.store.get(PROFILES, user_key)
+    convo_rec = await coach.store.get(CONVERSATIONS, user_key)
+    profile = profile_rec.data if profile_rec else {}
+    convo = convo_rec.data if convo_rec else {}
+    plan = profile.get("plan")
+    skills = (plan or {}).get("skills", [])
+    state = convo.get("state")
+    in_interview = state in INTERVIEW_STATES or (state == "idle" and convo.get("paused") in INTERVIEW_STATES)
+    return HomeSummary(
+        has_profile=bool(profile),
+        in_interview=in_interview,
+        plan_title=plan_card(coach, plan).title if plan else None,
+        path=(plan or {}).get("path"),
+        progress_done=sum(1 for s in skills if s.get("done")),
+        progress_total=len(skills),
+        reminders=profile.get("reminders", True),
+        sharing=bool(profile.get("consent_share", False)),
+        plan_card=plan_card(coach, plan) if plan else None,
+    )

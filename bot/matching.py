@@ -1,0 +1,238 @@
+"""Fuzzy matching of free text to catalog roles, skills and offered choices (pure functions)."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cached_property
+
+from rapidfuzz import fuzz, process
+
+from bot.catalog import Catalog, Role
+from bot.types import Choice
+
+_PUNCT = re.compile(r"[^\w\s+#./&-]")
+_SPACES = re.compile(r"\s+")
+
+# Words that describe seniority or the speaker, not the job.
+_FILLER = re.compile(
+    r"\b(i am|i'm|im|i work as|i work in|i work on|my role is|my job is|currently|at the moment|right now|"
+    r"for our|for my|for the|for a|at our|at my|at a|in our|in my|our|my|the|an|a|"
+    r"senior|sr|junior|jr|lead|principal|staff|chief|head of|associate|assistant to|intern|trainee|"
+    r"i do|i handle|i manage|i run|kind of|sort of|basically|brand|company|team|department|org|organisation|"
+    r"organization)\b"
+)
+
+CONFIDENT = 90.0   # a match this good (and clear of the next one) is confirmed with one question
+PLAUSIBLE = 62.0   # matches at least this good are offered as options
+CLEAR_GAP = 6.0
+
+
+def normalise(text: str) -> str:
+    text = text.lower().replace("’", "'")
+    text = _PUNCT.sub(" ", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def core_words(text: str) -> str:
+    """The job words of a description: 'I do social media for our brand' -> 'social media'."""
+    words = _FILLER.sub(" ", normalise(text))
+    words = _SPACES.sub(" ", words).strip()
+    return words or normalise(text)
+
+
+@dataclass(frozen=True)
+class RoleMatch:
+    role: Role
+    score: float
+    matched: str  # the title or alternate title that matched
+
+
+class RoleMatcher:
+    """Matches free text against every role's title and alternate titles."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._phrases: list[str] = []
+        self._owner: list[str] = []
+        for role in catalog.roles.values():
+            for phrase in [role.title, *role.alt_titles]:
+                self._phrases.append(normalise(phrase))
+                self._owner.append(role.id)
+
+    def match(self, text: str, limit: int = 4) -> list[RoleMatch]:
+        query = normalise(text)
+        core = core_words(text)
+        if not query:
+            return []
+        best: dict[str, tuple[float, str]] = {}
+        for candidate in {query, core}:
+            for phrase, score, index in process.extract(
+                candidate, self._phrases, scorer=_role_score, limit=30, score_cutoff=40
+            ):
+                role_id = self._owner[index]
+                if score > best.get(role_id, (-1.0, ""))[0]:
+                    best[role_id] = (score, phrase)
+        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))
+        return [RoleMatch(self.catalog.roles[rid], round(score, 1), phrase) for rid, (score, phrase) in ranked[:limit]]
+
+    def guess_family(self, text: str) -> str | None:
+        """The most likely job family for a role that is not in the catalog."""
+        votes: dict[str, float] = defaultdict(float)
+        for m in self.match(text, limit=8):
+            votes[m.role.family] += m.score
+        if not votes:
+            return None
+        return max(votes.items(), key=lambda kv: (kv[1], kv[0]))[0]
+
+
+def _role_score(query: str, phrase: str, **kwargs) -> float:
+    if query == phrase:
+        return 100.0
+    # token_set handles extra words ("social media" vs "social media manager"); a plain ratio keeps
+    # short different words apart; partial catches typos inside longer phrases.
+    token = fuzz.token_set_ratio(query, phrase)
+    plain = fuzz.ratio(query, phrase)
+    partial = fuzz.partial_ratio(query, phrase) if min(len(query), len(phrase)) >= 4 else plain
+    score = max(plain, 0.9 * token, 0.85 * partial)
+    return score
+
+
+def is_confident(matches: list[RoleMatch]) -> bool:
+    if not matches or matches[0].score < CONFIDENT:
+        return False
+    if len(matches) == 1:
+        return True
+    return matches[0].score == 100.0 and matches[1].score < 100.0 or matches[0].score - matches[1].score >= CLEAR_GAP
+
+
+class SkillMatcher:
+    """Matches free text ("sql, js and public speaking") to catalog skill ids."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._exact: dict[str, str] = {}
+        self._phrases: list[str] = []
+        self._owner: list[str] = []
+        for skill in catalog.skills.values():
+            for phrase in [skill.name, skill.id.replace("-", " "), *skill.aliases]:
+                key = normalise(phrase)
+                self._exact.setdefault(key, skill.id)
+                self._phrases.append(key)
+                self._owner.append(skill.id)
+
+    def match_one(self, text: str, cutoff: float = 86.0) -> str | None:
+        key = normalise(text)
+        if not key:
+            return None
+        if key in self._exact:
+            return self._exact[key]
+        found = process.extractOne(key, self._phrases, scorer=fuzz.WRatio, score_cutoff=cutoff)
+        if found is None:
+            return None
+        phrase, score, index = found
+        # very short inputs must match nearly exactly ("r" is not "rust")
+        if len(key) <= 3 and score < 97:
+            return None
+        return self._owner[index]
+
+    def match_list(self, text: str) -> tuple[list[str], list[str]]:
+        """Skill ids found in a comma/and-separated list, and the pieces that matched nothing."""
+        found: list[str] = []
+        unknown: list[str] = []
+        for piece in split_list(text):
+            skill = self.match_one(piece)
+            if skill is None:
+                skill = self._match_inside(piece)
+            if skill is None:
+                unknown.append(piece)
+            elif skill not in found:
+                found.append(skill)
+        return found, unknown
+
+    def _match_inside(self, piece: str) -> str | None:
+        """'I finished the SQL course' -> sql: a skill name or alias that appears as whole words."""
+        text = f" {normalise(piece)} "
+        best: tuple[int, str] | None = None
+        for phrase, skill in self._exact.items():
+            if len(phrase) >= 2 and f" {phrase} " in text:
+                if best is None or len(phrase) > best[0]:
+                    best = (len(phrase), skill)
+        return best[1] if best else None
+
+    def find_in(self, text: str) -> str | None:
+        return self._match_inside(text) or self.match_one(core_words(text), cutoff=90.0)
+
+
+_LIST_SPLIT = re.compile(r"\s*(?:,|;|\n|\band\b|&|\+(?=\s)|/(?=\s))\s*", re.IGNORECASE)
+
+
+def split_list(text: str) -> list[str]:
+    return [p.strip(" .") for p in _LIST_SPLIT.split(text or "") if p and p.strip(" .")]
+
+
+_NONE_WORDS = {"none", "nothing", "no", "nope", "none of these", "n/a", "na", "skip", "no more", "that's all",
+               "thats all", "that is all", "done", "nothing else", "no others"}
+_YES_WORDS = {"yes", "y", "yep", "yeah", "sure", "ok", "okay", "correct", "right", "that's me", "thats me",
+              "yes please", "of course", "absolutely", "definitely"}
+_NO_WORDS = {"no", "n", "nope", "nah", "not really", "no thanks", "no thank you"}
+
+
+def is_none(text: str) -> bool:
+    return normalise(text) in _NONE_WORDS
+
+
+def pick_choice(text: str, choices: list[Choice] | tuple[Choice, ...]) -> Choice | None:
+    """A typed answer to a question with choices: the number, the label, the value, or close text."""
+    raw = (text or "").strip()
+    if not raw or not choices:
+        return None
+    key = normalise(raw)
+    if key.isdigit():
+        n = int(key)
+        return choices[n - 1] if 1 <= n <= len(choices) else None
+    for c in choices:
+        if key in (normalise(c.label), normalise(c.value)):
+            return c
+    values = {c.value: c for c in choices}
+    if key in _YES_WORDS and "yes" in values:
+        return values["yes"]
+    if key in _NO_WORDS and "no" in values:
+        return values["no"]
+    labels = [normalise(c.label) for c in choices]
+    scored = process.extract(key, labels, scorer=fuzz.WRatio, limit=2)
+    if not scored:
+        return None
+    best_label, best, index = scored[0]
+    second = scored[1][1] if len(scored) > 1 else 0.0
+    if best >= 86 and best - second >= 4 and (len(key) >= 3 or best == 100):
+        return choices[index]
+    # a distinctive word shared with exactly one label ("mentor" -> "Mentoring")
+    words = [w for w in key.split() if len(w) >= 4]
+    hits = {i for i, lab in enumerate(labels) for w in words for lw in lab.split() if fuzz.ratio(w, lw) >= 85}
+    if len(hits) == 1:
+        return choices[hits.pop()]
+    return None
+
+
+def pick_many(text: str, choices: list[Choice] | tuple[Choice, ...]) -> tuple[list[Choice], list[str]]:
+    """A typed answer to a multi-select: chosen choices and the pieces that matched none."""
+    key = normalise(text)
+    if key in ("all", "all of them", "everything", "all of these"):
+        return list(choices), []
+    if is_none(text):
+        return [], []
+    chosen: list[Choice] = []
+    rest: list[str] = []
+    pieces = split_list(text)
+    # "1 3 4" typed with spaces
+    if pieces and all(re.fullmatch(r"[\d\s]+", p) for p in pieces):
+        pieces = [d for p in pieces for d in p.split()]
+    for piece in pieces:
+        c = pick_choice(piece, choices)
+        if c is None:
+            rest.append(piece)
+        elif c not in chosen:
+            chosen.append(c)
+    return chosen, rest

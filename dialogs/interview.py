@@ -1,0 +1,574 @@
+"""The interview: from first contact to a plan (diagram: interview.mmd beside this file).
+
+Each state asks one question and handles its answer; answers live in `ctx.data` until the plan is made,
+then the profile holds the result.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+
+from bot import messages as M
+from bot.matching import core_words, is_confident, is_none, normalise
+from bot.recommend import RoleRef, article
+from bot.types import Choice, Incoming
+from dialogs.engine import Ctx, Flow, Step
+from dialogs.plan_view import make_plan, plan_reply
+
+
+class S(enum.Enum):
+    WELCOME = "welcome"
+    ROLE = "role"
+    ROLE_CONFIRM = "role_confirm"
+    ROLE_PICK = "role_pick"
+    TENURE = "tenure"
+    SKILLS = "skills"
+    GOAL = "goal"
+    UNSURE_1 = "unsure_1"
+    UNSURE_2 = "unsure_2"
+    UNSURE_3 = "unsure_3"
+    UNSURE_RESULT = "unsure_result"
+    TARGET = "target"
+    TARGET_CONFIRM = "target_confirm"
+    TARGET_PICK = "target_pick"
+    HOURS = "hours"
+    PREFS = "prefs"
+    CONSENT = "consent"
+    PLAN = "plan"
+    MARK_DONE = "mark_done"
+
+
+def _choices(pairs) -> list[Choice]:
+    return [Choice(v, label) for v, label in pairs]
+
+
+def _didnt_get(ctx: Ctx, *, choices: bool = True) -> None:
+    ctx.say(f"{M.DIDNT_GET} {M.PICK_ONE}" if choices else M.DIDNT_GET)
+
+
+# -- welcome ------------------------------------------------------------------------------------
+def ask_welcome(ctx: Ctx) -> None:
+    """First contact: who the bot is, what it keeps; start / explain / not now."""
+    text = M.WELCOME_SHORT if ctx.convo.get("welcomed") else M.WELCOME
+    ctx.convo["welcomed"] = True
+    ctx.ask(text, [Choice("start", M.START), Choice("explain", M.EXPLAIN), Choice("later", M.NOT_NOW)])
+
+
+def answer_welcome(ctx: Ctx, inc: Incoming) -> S | None:
+    choice = ctx.chosen()
+    if choice is None:
+        # a first message that is not an answer ("hi") gets the welcome again
+        return S.WELCOME
+    if choice.value == "explain":
+        ctx.say(M.DIFFERENCE)
+        return S.WELCOME
+    if choice.value == "later":
+        ctx.say(M.NOT_NOW_REPLY)
+        ctx.convo["state"] = "idle"
+        ctx.convo["paused"] = S.WELCOME.value
+        ctx.convo.pop("prompt", None)
+        return None
+    return S.ROLE
+
+
+# -- roles (current and target share the matching) ------------------------------------------
+def _match_role(ctx: Ctx, text: str, which: str) -> S:
+    rec = ctx.coach.recommender
+    matches = rec.roles.match(text)
+    ctx.data[f"{which}_text"] = text.strip()[:200]
+    ctx.data[f"{which}_matches"] = [[m.role.id, m.score] for m in matches]
+    confirm, pick = (S.ROLE_CONFIRM, S.ROLE_PICK) if which == "role" else (S.TARGET_CONFIRM, S.TARGET_PICK)
+    if is_confident(matches):
+        ctx.data[f"{which}_candidates"] = [matches[0].role.id]
+        return confirm
+    plausible = [m for m in matches if m.score >= 62][:3]
+    ctx.data[f"{which}_candidates"] = [m.role.id for m in plausible]
+    if not plausible:
+        # nothing close in the catalog: keep the role as typed, with its family guessed
+        _set_role(ctx, which, _custom(ctx, which))
+        if which == "role":
+            return S.TENURE
+        return _after_target(ctx)
+    return pick
+
+
+def ask_role(ctx: Ctx) -> None:
+    """Ask for the current role as free text."""
+    ctx.ask(M.ASK_ROLE)
+
+
+def answer_role(ctx: Ctx, inc: Incoming) -> S:
+    text = inc.text.strip()
+    if len(core_words(text)) < 2 or not re.search(r"[a-zA-Z]", text):
+        ctx.say(M.ASK_ROLE_AGAIN)
+        return S.ROLE
+    return _match_role(ctx, text, "role")
+
+
+def _ask_confirm(ctx: Ctx, which: str) -> None:
+    role = ctx.coach.catalog.roles[ctx.data[f"{which}_candidates"][0]]
+    ctx.ask(
+        M.CONFIRM_ROLE.format(article=article(role.title), title=role.title),
+        [Choice("yes", M.YES_THATS_ME), Choice("no", M.NO_SOMETHING_ELSE)],
+    )
+
+
+def ask_role_confirm(ctx: Ctx) -> None:
+    """A confident match: confirm it with one question."""
+    _ask_confirm(ctx, "role")
+
+
+def _ask_pick(ctx: Ctx, which: str) -> None:
+    catalog = ctx.coach.catalog
+    options = [Choice(rid, catalog.roles[rid].title) for rid in ctx.data.get(f"{which}_candidates", [])]
+    options.append(Choice("none", M.NONE_OF_THESE))
+    ctx.ask(M.PICK_ROLE.format(text=ctx.data.get(f"{which}_text", "")), options)
+
+
+def ask_role_pick(ctx: Ctx) -> None:
+    """An ambiguous match: the best few plus 'none of these' (then the role is kept as typed)."""
+    _ask_pick(ctx, "role")
+
+
+def _set_role(ctx: Ctx, which: str, ref: RoleRef) -> None:
+    ctx.data[which] = ref.as_dict()
+
+
+def _custom(ctx: Ctx, which: str) -> RoleRef:
+    ref = ctx.coach.recommender.custom_role(ctx.data.get(f"{which}_text", ""))
+    if ref.family:
+        ctx.say(M.CUSTOM_ROLE.format(title=ref.title, family=ctx.coach.catalog.family_name(ref.family)))
+    else:
+        ctx.say(M.CUSTOM_ROLE_NO_FAMILY.format(title=ref.title))
+    return ref
+
+
+def _answer_confirm(ctx: Ctx, inc: Incoming, which: str, ask_again: S, done: S) -> S:
+    choice = ctx.chosen()
+    if choice is None:
+        # typing another role instead of yes/no is an answer too
+        if inc.text.strip() and inc.choice is None and len(core_words(inc.text)) >= 3:
+            return _match_role(ctx, inc.text, which)
+        _didnt_get(ctx)
+        return S.ROLE_CONFIRM if which == "role" else S.TARGET_CONFIRM
+    if choice.value == "yes":
+        role = ctx.coach.catalog.roles[ctx.data[f"{which}_candidates"][0]]
+        _set_role(ctx, which, ctx.coach.recommender.role_ref(role))
+        if which == "role":
+            ctx.say(M.ROLE_NOTED.format(title=role.title))
+        return done
+    return ask_again
+
+
+def answer_role_confirm(ctx: Ctx, inc: Incoming) -> S:
+    return _answer_confirm(ctx, inc, "role", S.ROLE, S.TENURE)
+
+
+def _answer_pick(ctx: Ctx, inc: Incoming, which: str, done: S) -> S:
+    choice = ctx.chosen()
+    catalog = ctx.coach.catalog
+    if choice is None:
+        if inc.text.strip() and inc.choice is None and len(core_words(inc.text)) >= 3:
+            return _match_role(ctx, inc.text, which)
+        _didnt_get(ctx)
+        return S.ROLE_PICK if which == "role" else S.TARGET_PICK
+    if choice.value == "none" or choice.value not in catalog.roles:
+        _set_role(ctx, which, _custom(ctx, which))
+    else:
+        _set_role(ctx, which, ctx.coach.recommender.role_ref(catalog.roles[choice.value]))
+        if which == "role":
+            ctx.say(M.ROLE_NOTED.format(title=catalog.roles[choice.value].title))
+    return done
+
+
+def answer_role_pick(ctx: Ctx, inc: Incoming) -> S:
+    return _answer_pick(ctx, inc, "role", S.TENURE)
+
+
+# -- tenure and skills -----------------------------------------------------------------------
+def ask_tenure(ctx: Ctx) -> None:
+    """How long they have been in the role."""
+    ctx.ask(M.ASK_TENURE, _choices(M.TENURE_CHOICES))
+
+
+def answer_tenure(ctx: Ctx, inc: Incoming) -> S:
+    choice = ctx.chosen()
+    if choice is None:
+        choice = _tenure_from_text(inc.text)
+    if choice is None:
+        _didnt_get(ctx)
+        return S.TENURE
+    ctx.data["tenure"] = choice.value
+    return S.SKILLS
+
+
+def _tenure_from_text(text: str) -> Choice | None:
+    """'6 months', '2 years', 'ten years' → the matching bucket."""
+    t = normalise(text)
+    words = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+             "nine": 9, "ten": 10, "a": 1, "an": 1, "half": 0.5}
+    m = re.search(r"(\d+(?:\.\d+)?|" + "|".join(words) + r")\s*(?:\+\s*)?(year|yr|month|mo|week)", t)
+    if not m:
+        return None
+    n = float(m.group(1)) if m.group(1)[0].isdigit() else float(words[m.group(1)])
+    years = n if m.group(2) in ("year", "yr") else n / 12 if m.group(2) in ("month", "mo") else n / 52
+    value = "lt1" if years < 1 else "1to3" if years < 3 else "3to5" if years <= 5 else "5plus"
+    return next(Choice(v, label) for v, label in M.TENURE_CHOICES if v == value)
+
+
+def ask_skills(ctx: Ctx) -> None:
+    """The role's skills as a multi-select, plus free text matched to catalog skills."""
+    ref = RoleRef.from_dict(ctx.data.get("role"))
+    top = ctx.coach.recommender.top_skills(ref, limit=10)
+    if top:
+        ctx.ask(M.ASK_SKILLS, [Choice(s, ctx.coach.catalog.skill_name(s)) for s in top], multi=True)
+    else:
+        ctx.ask(M.ASK_SKILLS_NO_LIST)
+
+
+def answer_skills(ctx: Ctx, inc: Incoming) -> S:
+    picked, rest = ctx.chosen_many()
+    skills = [c.value for c in picked]
+    unknown: list[str] = []
+    for piece in rest:
+        if is_none(piece):
+            continue
+        found, missed = ctx.coach.recommender.skills.match_list(piece)
+        skills.extend(s for s in found if s not in skills)
+        unknown.extend(missed)
+    if not skills and unknown and not picked:
+        # nothing usable at all: say so and ask again rather than guess
+        ctx.say(M.SKILLS_UNKNOWN.format(unknown=", ".join(f'"{u}"' for u in unknown[:5])).replace(
+            "; I kept the rest.", "."))
+        return S.SKILLS
+    ctx.data["skills"] = skills
+    if skills:
+        names = ", ".join(ctx.coach.catalog.skill_name(s) for s in skills)
+        ctx.say(M.SKILLS_NOTED.format(skills=names))
+    else:
+        ctx.say(M.SKILLS_NONE)
+    if unknown:
+        ctx.say(M.SKILLS_UNKNOWN.format(unknown=", ".join(f'"{u}"' for u in unknown[:5])))
+    return S.GOAL
+
+
+# -- goal ---------------------------------------------------------------------------------------
+_SWITCH_TO = re.compile(
+    r"\b(?:become|becoming|be|move|moving|switch|switching|transition|transitioning|change|changing|get|go|"
+    r"work|working|pivot|pivoting|retrain)\b(?:\s+(?:careers?|jobs?|roles?|over|myself))?"
+    r"\s+(?:in\s*to|into|to|as|a|an|towards|toward)\s+(?:an?\s+|the\s+)?(.+)$"
+)
+_GROW_WORDS = ("grow", "better at", "improve", "promotion", "promoted", "stay", "level up", "advance", "deepen",
+               "same role", "current role", "where i am", "get better", "upskill")
+_SWITCH_WORDS = ("different role", "new role", "switch", "change career", "career change", "something else",
+                 "move", "reskill", "new job", "different job")
+_UNSURE_WORDS = ("not sure", "unsure", "don't know", "dont know", "no idea", "maybe", "undecided", "help me decide")
+
+
+def parse_goal(text: str) -> tuple[str | None, str | None]:
+    """Free text → ("grow"|"switch"|"unsure"|None, target text or None)."""
+    t = normalise(text)
+    if not t:
+        return None, None
+    if any(w in t for w in _UNSURE_WORDS):
+        return "unsure", None
+    m = _SWITCH_TO.search(t)
+    if m:
+        target = m.group(1).strip()
+        if target and not any(w in target for w in ("better", "promot", "senior", "same")):
+            return "switch", target
+    if any(w in t for w in _GROW_WORDS):
+        return "grow", None
+    if any(w in t for w in _SWITCH_WORDS):
+        return "switch", None
+    return None, None
+
+
+def ask_goal(ctx: Ctx) -> None:
+    """Grow in the role / move to a different role / not sure."""
+    ctx.ask(M.ASK_GOAL, [Choice("grow", M.GOAL_GROW), Choice("switch", M.GOAL_SWITCH),
+                         Choice("unsure", M.GOAL_UNSURE)])
+
+
+def answer_goal(ctx: Ctx, inc: Incoming) -> S:
+    choice = ctx.chosen() if inc.choice is not None else None
+    goal, target_text = (choice.value, None) if choice else parse_goal(inc.text)
+    if goal is None:
+        typed = ctx.chosen()
+        goal = typed.value if typed else None
+    if goal is None:
+        _didnt_get(ctx)
+        return S.GOAL
+    if goal == "unsure":
+        ctx.say(M.UNSURE_INTRO + "\n\n" + M.DIFFERENCE)
+        return S.UNSURE_1
+    ctx.data["goal"] = goal
+    if goal == "grow":
+        ctx.data["target"] = None
+        return S.HOURS
+    if target_text:
+        nxt = _match_role(ctx, target_text, "target")
+        return nxt
+    return S.TARGET
+
+
+# -- not sure: three questions that lead to a recommendation ----------------------------------
+def ask_unsure_1(ctx: Ctx) -> None:
+    """Do they enjoy the core of their current work?"""
+    ctx.ask(M.UNSURE_Q1, _choices(M.UNSURE_Q1_CHOICES))
+
+
+def _record(ctx: Ctx, key: str, again: S, nxt: S) -> S:
+    choice = ctx.chosen()
+    if choice is None:
+        _didnt_get(ctx)
+        return again
+    ctx.data[key] = choice.value
+    return nxt
+
+
+def answer_unsure_1(ctx: Ctx, inc: Incoming) -> S:
+    return _record(ctx, "unsure_enjoy", S.UNSURE_1, S.UNSURE_2)
+
+
+def ask_unsure_2(ctx: Ctx) -> None:
+    """Same kind of work in two years, or different work?"""
+    ctx.ask(M.UNSURE_Q2, _choices(M.UNSURE_Q2_CHOICES))
+
+
+def answer_unsure_2(ctx: Ctx, inc: Incoming) -> S:
+    return _record(ctx, "unsure_future", S.UNSURE_2, S.UNSURE_3)
+
+
+def ask_unsure_3(ctx: Ctx) -> None:
+    """Curious about another job here?"""
+    ctx.ask(M.UNSURE_Q3, _choices(M.UNSURE_Q3_CHOICES))
+
+
+def answer_unsure_3(ctx: Ctx, inc: Incoming) -> S:
+    return _record(ctx, "unsure_curious", S.UNSURE_3, S.UNSURE_RESULT)
+
+
+def recommend_path(enjoy: str | None, future: str | None, curious: str | None) -> str:
+    """The path the three answers point to: 'grow' (upskill) or 'switch' (reskill)."""
+    score = {"yes": 2, "some": 0, "no": -2}.get(enjoy or "", 0)
+    score += {"same": 2, "dunno": 0, "different": -2}.get(future or "", 0)
+    score += {"yes": -1, "no": 1}.get(curious or "", 0)
+    return "grow" if score >= 0 else "switch"
+
+
+def ask_unsure_result(ctx: Ctx) -> None:
+    """Recommend one path and let them accept it or take the other."""
+    path = recommend_path(ctx.data.get("unsure_enjoy"), ctx.data.get("unsure_future"), ctx.data.get("unsure_curious"))
+    ctx.data["unsure_recommended"] = path
+    if path == "grow":
+        ctx.ask(M.UNSURE_RECOMMEND_UP, [Choice("grow", M.UNSURE_ACCEPT_UP), Choice("switch", M.UNSURE_OTHER_UP)])
+    else:
+        ctx.ask(M.UNSURE_RECOMMEND_RE, [Choice("switch", M.UNSURE_ACCEPT_RE), Choice("grow", M.UNSURE_OTHER_RE)])
+
+
+def answer_unsure_result(ctx: Ctx, inc: Incoming) -> S:
+    choice = ctx.chosen()
+    if choice is None:
+        goal, target = parse_goal(inc.text)
+        if goal in ("grow", "switch"):
+            choice = Choice(goal, goal)
+            if target:
+                ctx.data["goal"] = "switch"
+                return _match_role(ctx, target, "target")
+    if choice is None:
+        _didnt_get(ctx)
+        return S.UNSURE_RESULT
+    ctx.data["goal"] = choice.value
+    if choice.value == "grow":
+        ctx.data["target"] = None
+        return S.HOURS
+    return S.TARGET
+
+
+# -- target role ----------------------------------------------------------------------------
+def ask_target(ctx: Ctx) -> None:
+    """Which role they want to move into (free text, matched like the current role)."""
+    ctx.ask(M.ASK_TARGET)
+
+
+def answer_target(ctx: Ctx, inc: Incoming) -> S:
+    text = inc.text.strip()
+    if len(core_words(text)) < 2 or not re.search(r"[a-zA-Z]", text):
+        ctx.say(M.ASK_TARGET)
+        return S.TARGET
+    ctx.data["goal"] = "switch"
+    return _match_role(ctx, text, "target")
+
+
+def ask_target_confirm(ctx: Ctx) -> None:
+    """A confident target match: confirm it."""
+    _ask_confirm(ctx, "target")
+
+
+def _after_target(ctx: Ctx) -> S:
+    target = ctx.data.get("target") or {}
+    role = ctx.data.get("role") or {}
+    if target.get("id") and target.get("id") == role.get("id"):
+        ctx.say(M.TARGET_SAME)
+        ctx.data["goal"] = "grow"
+        ctx.data["target"] = None
+    else:
+        ctx.say(M.GOAL_SWITCH_TO.format(title=target.get("title", "")))
+    return S.HOURS
+
+
+def answer_target_confirm(ctx: Ctx, inc: Incoming) -> S:
+    nxt = _answer_confirm(ctx, inc, "target", S.TARGET, S.HOURS)
+    return _after_target(ctx) if nxt == S.HOURS else nxt
+
+
+def ask_target_pick(ctx: Ctx) -> None:
+    """An ambiguous target: the best few plus 'none of these'."""
+    _ask_pick(ctx, "target")
+
+
+def answer_target_pick(ctx: Ctx, inc: Incoming) -> S:
+    nxt = _answer_pick(ctx, inc, "target", S.HOURS)
+    return _after_target(ctx) if nxt == S.HOURS else nxt
+
+
+# -- time, preferences, consent ---------------------------------------------------------------
+def ask_hours(ctx: Ctx) -> None:
+    """Hours a week for learning."""
+    ctx.ask(M.ASK_HOURS, _choices(M.HOURS_CHOICES))
+
+
+def answer_hours(ctx: Ctx, inc: Incoming) -> S:
+    choice = ctx.chosen()
+    hours: float | None = float(choice.value) if choice else None
+    if hours is None:
+        m = re.search(r"(\d+(?:\.\d+)?)", inc.text or "")
+        if m and 0 < float(m.group(1)) <= 60:
+            hours = float(m.group(1))
+    if hours is None:
+        _didnt_get(ctx)
+        return S.HOURS
+    ctx.data["hours"] = hours
+    return S.PREFS
+
+
+def ask_prefs(ctx: Ctx) -> None:
+    """Preferred ways to learn (multi-select)."""
+    ctx.ask(M.ASK_PREFS, _choices(M.PREF_CHOICES), multi=True)
+
+
+def answer_prefs(ctx: Ctx, inc: Incoming) -> S:
+    picked, rest = ctx.chosen_many()
+    if not picked and rest:
+        _didnt_get(ctx)
+        return S.PREFS
+    ctx.data["prefs"] = [c.value for c in picked] or [v for v, _ in M.PREF_CHOICES]
+    return S.CONSENT
+
+
+def ask_consent(ctx: Ctx) -> None:
+    """Whether to be counted in the manager's aggregate view."""
+    ctx.ask(M.ASK_CONSENT, [Choice("yes", M.CONSENT_YES), Choice("no", M.CONSENT_NO)])
+
+
+async def answer_consent(ctx: Ctx, inc: Incoming) -> S:
+    choice = ctx.chosen()
+    if choice is None:
+        _didnt_get(ctx)
+        return S.CONSENT
+    ctx.profile["consent_share"] = choice.value == "yes"
+    await make_plan(ctx)
+    return S.PLAN
+
+
+# -- the plan and what comes after --------------------------------------------------------------
+def plan_next_choices(ctx: Ctx) -> list[Choice]:
+    choices = [Choice("mark_done", M.NEXT_MARK_DONE), Choice("show_plan", M.NEXT_SHOW_PLAN)]
+    if "intro" in ctx.coach.action_handlers:
+        for person in (ctx.profile.get("plan") or {}).get("people", [])[:3]:
+            offer = person.get("offer", "mentoring")
+            label = {"mentoring": "Ask {name} to mentor me", "peer_coaching": "Ask {name} to peer-coach me",
+                     "shadowing": "Ask {name} to let me shadow them"}.get(offer, "Ask {name}")
+            choices.append(Choice(f"intro:ask:{person['email']}:{offer}", label.format(name=person["name"])))
+    choices.append(Choice("restart", M.NEXT_START_OVER))
+    return choices
+
+
+def ask_plan(ctx: Ctx) -> None:
+    """Next steps once a plan exists."""
+    ctx.ask(M.NEXT_STEPS, plan_next_choices(ctx))
+
+
+async def answer_plan(ctx: Ctx, inc: Incoming) -> S | None:
+    choice = ctx.chosen()
+    if choice is None:
+        ctx.say(M.IDLE_HINT)
+        return S.PLAN
+    if choice.value == "mark_done":
+        return S.MARK_DONE
+    if choice.value == "show_plan":
+        ctx.replies.append(plan_reply(ctx.coach, ctx.profile))
+        return S.PLAN
+    if choice.value == "restart":
+        ctx.say(M.RESTARTING)
+        ctx.convo["data"] = {}
+        return S.ROLE
+    return S.PLAN
+
+
+def ask_mark_done(ctx: Ctx) -> None:
+    """Which skill of the plan was finished."""
+    plan = ctx.profile.get("plan") or {}
+    open_skills = [s for s in plan.get("skills", []) if not s.get("done")]
+    if not open_skills:
+        ctx.say(M.ALL_DONE)
+        ctx.convo["state"] = S.PLAN.value
+        ask_plan(ctx)
+        return
+    ctx.ask(M.ASK_WHICH_DONE, [Choice(s["id"], s["name"]) for s in open_skills])
+
+
+async def answer_mark_done(ctx: Ctx, inc: Incoming) -> S:
+    from dialogs.plan_view import mark_done
+
+    choice = ctx.chosen()
+    if choice is None:
+        if inc.text.strip() and inc.choice is None:
+            await mark_done(ctx, inc.text)
+            return S.PLAN
+        _didnt_get(ctx)
+        return S.MARK_DONE
+    await mark_done(ctx, choice.label, skill_id=choice.value)
+    return S.PLAN
+
+
+INTERVIEW = Flow(
+    S,
+    {
+        S.WELCOME: Step(ask_welcome, answer_welcome),
+        S.ROLE: Step(ask_role, answer_role),
+        S.ROLE_CONFIRM: Step(ask_role_confirm, answer_role_confirm),
+        S.ROLE_PICK: Step(ask_role_pick, answer_role_pick),
+        S.TENURE: Step(ask_tenure, answer_tenure),
+        S.SKILLS: Step(ask_skills, answer_skills),
+        S.GOAL: Step(ask_goal, answer_goal),
+        S.UNSURE_1: Step(ask_unsure_1, answer_unsure_1),
+        S.UNSURE_2: Step(ask_unsure_2, answer_unsure_2),
+        S.UNSURE_3: Step(ask_unsure_3, answer_unsure_3),
+        S.UNSURE_RESULT: Step(ask_unsure_result, answer_unsure_result),
+        S.TARGET: Step(ask_target, answer_target),
+        S.TARGET_CONFIRM: Step(ask_target_confirm, answer_target_confirm),
+        S.TARGET_PICK: Step(ask_target_pick, answer_target_pick),
+        S.HOURS: Step(ask_hours, answer_hours),
+        S.PREFS: Step(ask_prefs, answer_prefs),
+        S.CONSENT: Step(ask_consent, answer_consent),
+        S.PLAN: Step(ask_plan, answer_plan),
+        S.MARK_DONE: Step(ask_mark_done, answer_mark_done),
+    },
+    start=S.WELCOME,
+)
+
+# States in which the interview is under way (not finished, not idle).
+INTERVIEW_STATES = {s.value for s in S} - {S.PLAN.value, S.MARK_DONE.value, S.WELCOME.value}
