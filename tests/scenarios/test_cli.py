@@ -1,0 +1,81 @@
+"""`skillcoach chat` and `skillcoach advise` as a person runs them: subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(args, stdin="", env_extra=None, tmp_path=None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "Microsoft", "DATABASE_URL"))}
+    env["SKILLCOACH_DB"] = str(tmp_path / "db") if tmp_path else env.get("SKILLCOACH_DB", "")
+    env.pop("SKILLCOACH_ORG", None)
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True,
+                          cwd=tmp_path or ROOT, env=env, timeout=120)
+
+
+SEED_MARKETING = "\n".join([
+    "1", "marketing specialist", "yes", "2", "none", "grow in my current role", "2", "all", "yes", "",
+])
+
+
+def test_chat_subprocess_whole_interview_and_resume(tmp_path):
+    out = run(["chat"], stdin=SEED_MARKETING, tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert "I'm *skillcoach*" in text
+    assert "1. Let's start" in text                      # choices as numbered lines
+    assert "YOUR UPSKILLING PLAN" in text
+    for skill in ("Digital marketing trends", "Data analytics", "Social media advertising"):
+        assert skill in text
+    assert "Traceback" not in text + out.stderr
+    # a second run on the same store remembers the plan
+    again = run(["chat"], stdin="my plan\n", tmp_path=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "YOUR UPSKILLING PLAN" in again.stdout
+
+
+def test_chat_subprocess_journalist_to_developer_and_forget(tmp_path):
+    script = "\n".join(["1", "journalist", "yes", "3", "none", "I want to become a software developer", "yes",
+                        "2", "courses, mentoring", "no", "my data", "forget me", "1", "my plan"]) + "\n"
+    out = run(["chat"], stdin=script, tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert "YOUR RESKILLING PLAN" in text
+    for skill in ("Programming languages", "Web development", "Software engineering fundamentals"):
+        assert skill in text
+    assert "Writing" in text and "Research" in text
+    assert '"consent_share": false' in text              # my data export is JSON
+    assert "everything I kept about you is deleted" in text
+    assert text.rstrip().endswith("it takes about two minutes.")  # no plan any more
+
+
+def test_advise_json(tmp_path):
+    out = run(["advise", "--role", "journalist", "--goal", "switch", "--target", "software developer", "--json"],
+              tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr
+    plan = json.loads(out.stdout)
+    assert plan["path"] == "reskill"
+    assert plan["matched_roles"]["current"][0]["id"] == "journalist"
+    assert plan["matched_roles"]["current"][0]["score"] == 100.0
+    assert {s["name"] for s in plan["skills"]} >= {"Programming languages", "Web development",
+                                                  "Software engineering fundamentals"}
+    assert all(s["reason"] for s in plan["skills"])
+    assert "Writing" in plan["strengths"]
+    assert plan["people"] == []
+
+
+def test_advise_text_and_errors(tmp_path):
+    out = run(["advise", "--role", "marketing specialist", "--skills", "data analytics, flurbing"], tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "Digital marketing trends" in out.stdout
+    assert "Data analytics" not in out.stdout.split("Skills to build")[1].split("At a glance")[0]
+    assert "flurbing" in out.stdout
+    bad = run(["advise", "--role", "journalist", "--goal", "switch"], tmp_path=tmp_path)
+    assert bad.returncode == 2 and "--target" in bad.stderr and "Traceback" not in bad.stderr

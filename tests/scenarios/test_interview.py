@@ -1,0 +1,369 @@
+"""Whole conversations through `Coach.handle` (the core, as every adapter uses it)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.core import Coach
+from bot.people import Directory, Person
+from bot.settings import Settings
+from bot.store import ADDRESSES, CONVERSATIONS, PROFILES
+from bot.store.memory import MemoryStore
+from bot.types import Incoming
+from tests.scenarios.chat import Chat
+
+
+@pytest.fixture
+def directory() -> Directory:
+    return Directory.of([
+        Person("mentor-1@example.com", "Mentor One", "Software developer", offers=("mentoring",), capacity=2,
+               skills=("programming-languages", "web-development")),
+        Person("host-1@example.com", "Host One", "Software developer", offers=("shadowing",), capacity=1,
+               skills=("software-engineering-fundamentals",)),
+        Person("coach-1@example.com", "Coach One", "Marketing specialist", offers=("peer_coaching",), capacity=1,
+               skills=("data-analytics",)),
+        Person("busy-1@example.com", "Busy One", "Software developer", offers=("mentoring",), capacity=0,
+               skills=("programming-languages",)),
+    ])
+
+
+@pytest.fixture
+def coach(catalog, directory) -> Coach:
+    return Coach(Settings(database_url="memory:"), MemoryStore(), catalog, directory)
+
+
+def skill_names(card) -> str:
+    section = next(s for s in card.sections if s.heading == "Skills to build")
+    return "\n".join(section.lines)
+
+
+def section(card, heading):
+    return next((s for s in card.sections if s.heading == heading), None)
+
+
+async def interview(chat: Chat, role: str, goal: str, *, target: str | None = None, skills=(), prefs=None,
+                    consent: str = "Yes") -> None:
+    """Answer every question of the interview with the given answers, pressing buttons."""
+    await chat.send("hi")
+    await chat.press("start")
+    await chat.send(role)
+    q = chat.question()
+    assert q is not None
+    if q.choices[0].value == "yes":
+        await chat.press("yes")
+    else:
+        await chat.press(q.choices[0].value)
+    await chat.press("1–3 years")
+    if skills:
+        await chat.pick(list(skills))
+    else:
+        await chat.send("none")
+    if goal == "grow":
+        await chat.press("Grow")
+    else:
+        await chat.send(f"I want to become a {target}")
+        q = chat.question()
+        await chat.press("yes" if q.choices[0].value == "yes" else q.choices[0].value)
+    await chat.press("3–5 hours")
+    if prefs:
+        await chat.pick(prefs)
+    else:
+        await chat.send("all")
+    await chat.press(consent)
+
+
+async def test_marketing_specialist_who_grows_gets_the_seed_skills(coach):
+    chat = Chat(coach)
+    await interview(chat, "marketing specialist", "grow")
+    card = chat.plan()
+    assert card is not None, chat.texts()
+    names = skill_names(card)
+    for skill in ("Digital marketing trends", "Data analytics", "Social media advertising"):
+        assert skill in names
+    assert "upskilling" in card.summary.lower()
+    assert section(card, "Strengths that transfer") is None
+    assert 3 <= len([l for l in section(card, "Skills to build").lines if not l.startswith("    ")]) <= 5
+    # a peer coach who knows data analytics is offered
+    people = "\n".join(section(card, "People who can help").lines)
+    assert "Coach One" in people and "peer coaching" in people
+    assert section(card, "Professional association").lines
+
+
+async def test_journalist_moving_into_software_development(coach):
+    chat = Chat(coach)
+    await interview(chat, "journalist", "switch", target="software developer", prefs=["Courses", "Mentoring",
+                                                                                     "Job shadowing"])
+    card = chat.plan()
+    assert card is not None, chat.texts()
+    names = skill_names(card)
+    for skill in ("Programming languages", "Web development", "Software engineering fundamentals"):
+        assert skill in names
+    strengths = section(card, "Strengths that transfer").lines[0]
+    assert "Writing" in strengths and "Research" in strengths
+    assert "reskilling" in card.summary.lower()
+    people = "\n".join(section(card, "People who can help").lines)
+    assert "Mentor One" in people and "Host One" in people
+    assert "Busy One" not in people  # no capacity left
+    profile = (await coach.store.get(PROFILES, chat.key)).data
+    assert profile["plan"]["path"] == "reskill"
+    assert profile["target"]["id"] == "software-developer"
+    assert profile["consent_share"] is True
+    assert profile["plan"]["weeks"] >= 1
+
+
+async def test_plan_says_when_no_one_is_listed(catalog):
+    coach = Coach(Settings(database_url="memory:"), MemoryStore(), catalog, Directory())
+    chat = Chat(coach)
+    await interview(chat, "data analyst", "grow", consent="No")
+    card = chat.plan()
+    assert "No one is listed yet" in section(card, "People who can help").lines[0]
+    profile = (await coach.store.get(PROFILES, chat.key)).data
+    assert profile["consent_share"] is False
+
+
+async def test_free_text_role_descriptions_are_understood(coach):
+    for text, expected in (("I do social media for our brand", "social"), ("senior backend dev", "backend"),
+                           ("journalist", "journalist")):
+        chat = Chat(coach, user=f"U-{expected}")
+        await chat.send("hi")
+        await chat.press("start")
+        await chat.send(text)
+        q = chat.question()
+        labels = " ".join(c.label.lower() for c in q.choices) + " " + q.text.lower()
+        assert expected in labels, (text, chat.texts())
+
+
+async def test_custom_role_still_gets_a_plan(coach):
+    chat = Chat(coach)
+    await chat.send("hi")
+    await chat.press("start")
+    await chat.send("chief happiness wrangler of llamas")
+    q = chat.question()
+    if q is not None and any(c.value == "none" for c in q.choices):
+        await chat.press("None of these")
+    assert "I don't have it in my catalog" in chat.texts()
+    await chat.press("Less than a year")
+    await chat.send("writing, budgeting")
+    await chat.press("Grow")
+    await chat.send("2 hours")
+    await chat.send("courses")
+    await chat.press("No")
+    card = chat.plan()
+    assert card is not None, chat.texts()
+    assert "chief happiness wrangler of llamas" in card.title
+
+
+async def test_not_sure_explains_and_recommends_a_path(coach):
+    chat = Chat(coach)
+    await chat.send("hi")
+    await chat.press("start")
+    await chat.send("journalist")
+    await chat.press("yes")
+    await chat.press("More than 5")
+    await chat.send("none")
+    await chat.press("Not sure")
+    text = chat.texts()
+    assert "Upskilling" in text and "Reskilling" in text and "journalist" in text.lower()
+    await chat.press("Not really")
+    await chat.press("A different kind of work")
+    await chat.press("Yes, there is")
+    assert "I'd suggest *reskilling*" in chat.texts()
+    await chat.press("Yes, let's reskill")
+    assert "Which role would you like to move into" in chat.texts()
+    await chat.send("software developer")
+    await chat.press("yes")
+    await chat.press("1–2 hours")
+    await chat.send("1, 2")
+    await chat.press("Yes")
+    card = chat.plan()
+    assert card is not None and "reskilling" in card.summary.lower()
+
+
+async def test_not_sure_can_lead_to_upskilling(coach):
+    chat = Chat(coach)
+    await chat.send("hi")
+    await chat.press("start")
+    await chat.send("accountant")
+    await chat.press(chat.question().choices[0].value)
+    await chat.press("1–3")
+    await chat.send("none")
+    await chat.send("I'm not sure")
+    await chat.press("Yes, mostly")
+    await chat.press("same kind")
+    await chat.press("Not really")
+    assert "I'd suggest *upskilling*" in chat.texts()
+
+
+async def test_typed_answers_work_like_buttons(coach):
+    chat = Chat(coach)
+    await chat.send("hello")
+    await chat.send("1")                      # number
+    await chat.send("data analyst")
+    await chat.send("yes")                    # yes/no words
+    await chat.send("2 years")                # free text mapped to a bucket
+    await chat.send("1, sql, python")         # number + names + free text skills
+    assert "Noted:" in chat.texts()
+    await chat.send("grow in my current role")  # label
+    await chat.send("6-10 hours")
+    await chat.send("mentoring and courses")
+    await chat.send("yes")
+    assert chat.plan() is not None, chat.texts()
+    profile = (await coach.store.get(PROFILES, chat.key)).data
+    assert "sql" in profile["skills"]
+    assert set(profile["prefs"]) == {"mentoring", "courses"}
+    assert profile["hours_per_week"] == 8
+
+
+async def test_free_text_switch_goal_is_understood_with_its_target(coach):
+    chat = Chat(coach)
+    await chat.send("hi")
+    await chat.press("start")
+    await chat.send("journalist")
+    await chat.press("yes")
+    await chat.press("1–3")
+    await chat.send("none")
+    await chat.send("I want to become a software developer")
+    assert "Software developer" in chat.texts()
+    await chat.press("yes")
+    assert "move into *Software developer*" in chat.texts()
+
+
+async def test_stale_button_press_gets_a_polite_answer(coach):
+    chat = Chat(coach)
+    await chat.send("hi")
+    first = chat.question()
+    await chat.press("start")
+    # press the welcome button again (an old message)
+    replies = await chat.send(choice="start", prompt_id=first.prompt_id)
+    assert "already answered" in chat.texts()
+    assert chat.question() is None or chat.question().prompt_id != first.prompt_id
+    convo = (await coach.store.get(CONVERSATIONS, chat.key)).data
+    assert convo["state"] == "role"
+    assert replies
+
+
+async def test_unknown_choice_value_is_not_an_error(coach):
+    chat = Chat(coach)
+    await chat.send("hi")
+    q = chat.question()
+    await chat.send(choice="no-such-value", prompt_id=q.prompt_id)
+    assert "didn't catch" in chat.texts() or "Shall we start" in chat.texts()
+
+
+async def test_global_commands(coach):
+    chat = Chat(coach)
+    await chat.send("help")
+    assert "forget me" in chat.texts()
+    await chat.send("upskilling or reskilling?")
+    assert "*Upskilling* means" in chat.texts()
+    await chat.send("my plan")
+    assert "don't have a plan yet" in chat.texts()
+    await interview(chat, "data analyst", "grow")
+    await chat.send("my plan")
+    assert chat.plan() is not None
+    await chat.send("stop reminders")
+    assert (await coach.store.get(PROFILES, chat.key)).data["reminders"] is False
+    await chat.send("resume reminders")
+    assert (await coach.store.get(PROFILES, chat.key)).data["reminders"] is True
+    await chat.send("restart")
+    assert "What's your current role" in chat.texts()
+    await chat.send("help")  # help in the middle re-asks the open question
+    assert "What's your current role" in chat.texts()
+    await chat.send("cancel")
+    assert "stopped" in chat.texts()
+    await chat.send("start")
+    assert "What's your current role" in chat.texts()
+    # the plan survives a restart of the interview until a new one replaces it
+    await chat.send("my plan")
+    assert chat.plan() is not None
+    await chat.send("my data")
+    export = chat.last[0].attachment
+    assert export["profiles"]["plan"]["path"] == "upskill"
+    json.dumps(export)  # JSON-serialisable
+
+
+async def test_progress_marks_a_step_done(coach):
+    chat = Chat(coach)
+    await interview(chat, "marketing specialist", "grow")
+    profile = (await coach.store.get(PROFILES, chat.key)).data
+    first = profile["plan"]["skills"][0]
+    await chat.send(f"I finished the {first['name']} course")
+    assert "marked done — 1 of" in chat.texts()
+    await chat.send("my plan")
+    card = chat.plan()
+    assert "✓ *" + first["name"] in skill_names(card)
+    facts = dict(section(card, "At a glance").facts)
+    assert facts["Progress"].startswith("1 of")
+    await chat.send("I finished underwater basket weaving")
+    assert "couldn't find" in chat.texts()
+    # the button path
+    await chat.send("start")
+    await chat.press("Mark a skill done")
+    await chat.press(profile["plan"]["skills"][1]["name"])
+    assert "2 of" in chat.texts()
+
+
+async def test_forget_me_leaves_nothing_behind(coach):
+    chat = Chat(coach)
+    await coach.handle(Incoming("console", chat.user, text="hi", address={"channel": "D1"}))
+    await interview(chat, "journalist", "grow")
+    assert await coach.store.get(ADDRESSES, chat.key) is not None
+    await chat.send("forget me")
+    assert "can't be undone" in chat.texts()
+    await chat.press("No")
+    assert await coach.store.get(PROFILES, chat.key) is not None
+    await chat.send("forget me")
+    await chat.press("Yes")
+    assert "everything I kept about you is deleted" in chat.texts()
+    for collection in (PROFILES, CONVERSATIONS, ADDRESSES):
+        assert await coach.store.get(collection, chat.key) is None
+    async for record in coach.store.scan(PROFILES):
+        assert record.key != chat.key
+    await chat.send("hi")
+    assert "I'm *skillcoach*" in chat.texts()  # a fresh start
+
+
+async def test_huge_and_empty_text_get_answers(coach):
+    chat = Chat(coach)
+    await chat.send("")
+    await chat.send("x" * 100_000)
+    await chat.send("\x00\u202e<script>alert(1)</script>")
+    convo = (await coach.store.get(CONVERSATIONS, chat.key)).data
+    assert len(json.dumps(convo)) < 20_000
+
+
+async def test_conversation_resumes_after_a_restart(catalog, tmp_path):
+    from bot.store.tinydb_store import TinyDBStore
+
+    async def new_coach():
+        store = TinyDBStore(tmp_path / "db")
+        await store.open()
+        return Coach(Settings(database_url=""), store, catalog, Directory())
+
+    first = await new_coach()
+    chat = Chat(first)
+    await chat.send("hi")
+    await chat.press("start")
+    await chat.send("data analyst")
+    await chat.press("yes")
+    tenure_q = chat.question()
+    await first.store.close()
+
+    second = await new_coach()
+    chat.coach = second
+    await chat.send(choice="1to3", prompt_id=tenure_q.prompt_id)  # the button from before the restart
+    assert "use with confidence" in chat.texts()
+    await second.store.close()
+
+
+async def test_two_users_are_kept_apart(coach):
+    a, b = Chat(coach, user="UA"), Chat(coach, user="UB")
+    await a.send("hi")
+    await b.send("hi")
+    await a.press("start")
+    await a.send("journalist")
+    await b.press("start")
+    assert "What's your current role" in b.texts()
+    assert (await coach.store.get(CONVERSATIONS, a.key)).data["state"] == "role_confirm"
