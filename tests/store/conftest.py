@@ -7,6 +7,7 @@ the backend is not available, e.g. no database configured), add it to `FACTORIES
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -25,11 +26,27 @@ async def make_tinydb(tmp_path: Path) -> Store:
     return TinyDBStore(tmp_path / "skillcoach.db")
 
 
+async def make_postgres(tmp_path: Path) -> Store:
+    """PostgreSQL at SKILLCOACH_TEST_DATABASE_URL with its tables emptied; skipped without it, except in CI."""
+    url = os.environ.get("SKILLCOACH_TEST_DATABASE_URL", "")
+    if not url:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI=true but SKILLCOACH_TEST_DATABASE_URL is not set: .ci/run must start PostgreSQL")
+        pytest.skip("PostgreSQL tests need SKILLCOACH_TEST_DATABASE_URL (see README)")
+    from bot.store.postgres import PostgresStore
+
+    backend = PostgresStore(url, max_size=4)
+    await backend.open()
+    await backend.truncate()
+    return backend
+
+
 FACTORIES: dict[str, Callable[[Path], Awaitable[Store]]] = {
     "memory": make_memory,
     "tinydb": make_tinydb,
+    "postgres": make_postgres,
 }
-BACKENDS = ["memory", "tinydb"]
+BACKENDS = ["memory", "tinydb", "postgres"]
 
 
 @pytest.fixture(params=BACKENDS)
