@@ -185,7 +185,7 @@ async def test_a_truncated_shard_is_reported_with_its_name(db_path: Path, cut: s
 
 
 CHILD = textwrap.dedent("""
-    import asyncio, sys
+    import asyncio, os, sys
     from bot.store.tinydb_store import TinyDBStore
 
     async def main(path):
@@ -202,7 +202,7 @@ CHILD = textwrap.dedent("""
             for key in keys:
                 n[key] += 1
                 await store.put("c", key, {"n": n[key], "pad": pad})
-                print(key, n[key], flush=True)
+                os.write(1, f"{key} {n[key]}\\n".encode())  # one write: a whole line or none
 
     asyncio.run(main(sys.argv[1]))
 """)
@@ -218,6 +218,7 @@ def test_a_killed_writer_leaves_old_or_new_records(db_path: Path) -> None:
         child.send_signal(signal.SIGKILL)
         out, _ = child.communicate(timeout=30)
         for line in out.splitlines():
+            assert len(line.split()) == 2, f"unexpected line {line!r} from the writer"
             key, n = line.split()
             acked[key] = int(n)
 
