@@ -82,9 +82,13 @@ for _ in $(seq 1 100); do
   port=$((port + 1))
 done
 
-# A test cluster: no fsync (a crash loses nothing we need), sockets in our folder, TCP on loopback only.
-as_owner "$bin/pg_ctl" -D "$data/pgdata" -l "$data/server.log" -w -t 60 \
-  -o "-p $port -c listen_addresses=127.0.0.1 -k $data -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+# A test cluster: sockets in our folder, TCP on loopback only, and no fsync (a crash loses nothing we
+# need) unless SKILLCOACH_TEST_PG_DURABLE=1 (benchmarks: the same durability as production).
+opts="-p $port -c listen_addresses=127.0.0.1 -k $data -c max_connections=200"
+if [ "${SKILLCOACH_TEST_PG_DURABLE:-0}" != "1" ]; then
+  opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+fi
+as_owner "$bin/pg_ctl" -D "$data/pgdata" -l "$data/server.log" -w -t 60 -o "$opts" \
   start >/dev/null || { cat "$data/server.log" >&2; exit 1; }
 
 as_owner "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q \
