@@ -585,3 +585,40 @@ def test_db_copy_from_a_tinydb_folder(pg_url: str, tmp_path: Path) -> None:
         asyncio.run(check())
     finally:
         asyncio.run(_drop_schema(pg_url, target))
+
+
+# -- through the coach -----------------------------------------------------------------------
+
+async def test_a_coach_on_postgres_says_try_again_while_the_database_is_down(catalog, pg, pg_url, proxy) -> None:
+    from bot import messages as M
+    from bot.core import Coach
+    from bot.people import Directory
+    from bot.settings import Settings
+    from tests.scenarios.chat import Chat
+
+    store = PostgresStore(with_port(pg_url, proxy.port), max_size=3, connect_timeout=2)
+    await store.open()
+    try:
+        coach_a = Coach(Settings(database_url=""), store, catalog, Directory())
+        coach_b = Coach(Settings(database_url=""), pg, catalog, Directory())  # a second process
+        chat = Chat(coach_a)
+        await chat.send("hi")
+        await chat.press("start")
+        await chat.send("data analyst")
+        confirm = chat.question()
+        assert confirm is not None
+
+        await proxy.stop()
+        replies = await chat.send(choice="yes", prompt_id=confirm.prompt_id)
+        assert [r.text for r in replies] == [M.TRY_AGAIN]
+
+        await proxy.start()  # the same process recovers, nothing the user said is lost
+        await chat.send(choice="yes", prompt_id=confirm.prompt_id)
+        tenure = chat.question()
+        assert tenure is not None and tenure.prompt_id != confirm.prompt_id
+
+        chat.coach = coach_b  # the next turn reaches the other process: it continues the conversation
+        await chat.send(choice=tenure.choices[0].value, prompt_id=tenure.prompt_id)
+        assert "use with confidence" in chat.texts()
+    finally:
+        await store.close()
