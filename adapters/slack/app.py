@@ -1,0 +1,545 @@
+"""The Slack app: bolt listeners that turn Slack into `Incoming`, and replies into Block Kit messages.
+
+One `SlackAdapter` per server. It owns the bolt `AsyncApp`, the one `AsyncWebClient` (with slack_sdk's
+retry handlers for rate limits and connection errors), the listeners, and the proactive `Messenger`
+the core uses for nudges and introductions. Every listener acknowledges first and does its work in a
+tracked background task, so Slack always gets its answer within 3 seconds, whatever the store does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Coroutine
+from dataclasses import replace
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import blocks as B
+from adapters.slack import texts as T
+from adapters.slack.gate import make_handler
+from bot.delivery import DeliveryError
+from bot.errors import StoreError
+from bot.types import Incoming, Reply, numbered_text
+
+log = logging.getLogger("skillcoach.slack")
+
+PLATFORM = "slack"
+ROUTE = "/slack/events"
+
+# -- what this app registers (the manifest test reads these tables) ------------------------------
+# bolt event type → the bot event the manifest subscribes to
+EVENTS: dict[str, str] = {
+    "message": "message.im",
+    "app_mention": "app_mention",
+    "app_home_opened": "app_home_opened",
+}
+# slash command → Incoming.command
+COMMANDS: dict[str, str] = {"/grow": "grow", "/nudge-team": "nudge-team", "/team-skills": "team-skills"}
+# `/grow <words>` → the text the core understands ("" = start or resume)
+GROW_WORDS: dict[str, str] = {
+    "": "",
+    "start": "",
+    "plan": "my plan",
+    "my plan": "my plan",
+    "help": "help",
+    "restart": "restart",
+    "forget me": "forget me",
+    "my data": "my data",
+    "data": "my data",
+    "stop reminders": "stop reminders",
+    "resume reminders": "resume reminders",
+}
+# block action ids with a listener (the catch-all for anything else answers politely)
+ACTIONS: dict[str, str | re.Pattern[str]] = {
+    "choose": re.compile(rf"^{B.CHOOSE}:\d+$"),
+    "choose_select": B.CHOOSE_SELECT,
+    "pick_many": B.PICK_MANY,
+    "submit_many": B.SUBMIT_MANY,
+    "home": re.compile(r"^home_[a-z_]+$"),
+}
+
+# message subtypes that are a person writing to us; everything else (edits, joins, bots…) is ignored
+USER_SUBTYPES = {None, "file_share"}
+# Slack errors after which retrying a proactive message is pointless
+PERMANENT_ERRORS = {
+    "channel_not_found", "user_not_found", "user_disabled", "account_inactive", "is_archived",
+    "not_in_channel", "cannot_dm_bot", "invalid_auth", "not_authed", "token_revoked", "missing_scope",
+}
+RENDER_ERRORS = {"invalid_blocks", "invalid_blocks_format", "msg_too_long", "too_many_attachments"}
+
+USER_CACHE_SECONDS = 3600.0
+MENTION_RE = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+
+
+def build_client(settings: Any) -> AsyncWebClient:
+    """The one Web API client: 429s wait for Retry-After, dropped connections are retried."""
+    kwargs: dict[str, Any] = {
+        "token": settings.slack_bot_token,
+        "retry_handlers": [
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+        ],
+    }
+    if settings.slack_api_url:
+        kwargs["base_url"] = settings.slack_api_url.rstrip("/") + "/"
+    return AsyncWebClient(**kwargs)
+
+
+def unescape(text: str) -> str:
+    """Slack escapes &, < and > in message text; the core wants what the person typed."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _get(data: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def _str(data: Any, *path: str) -> str | None:
+    value = _get(data, *path)
+    return value if isinstance(value, str) and value else None
+
+
+def delivery_error(exc: SlackApiError) -> DeliveryError:
+    response = exc.response
+    error = str(_get(response.data, "error") or "") if response is not None else ""
+    status = getattr(response, "status_code", None)
+    if status == 429 or error == "ratelimited":
+        retry = response.headers.get("Retry-After", "30") if response is not None else "30"
+        try:
+            retry_after = float(retry)
+        except (TypeError, ValueError):
+            retry_after = 30.0
+        return DeliveryError(f"Slack rate limit ({error or status})", retry_after=retry_after)
+    return DeliveryError(f"Slack refused the message: {error or status}", permanent=error in PERMANENT_ERRORS)
+
+
+class SlackAdapter:
+    """The Slack side of the server; also the core's `Messenger` for platform "slack"."""
+
+    platform = PLATFORM
+
+    def __init__(self, coach: Any, settings: Any, *, user_cache_seconds: float = USER_CACHE_SECONDS) -> None:
+        self.coach = coach
+        self.settings = settings
+        self.socket_mode = bool(settings.slack_app_token)
+        self.client = build_client(settings)
+        self.bolt = AsyncApp(
+            client=self.client,
+            signing_secret=settings.slack_signing_secret or "socket-mode",
+            # the gate in front (adapters/slack/gate.py) verifies every HTTP request before bolt sees it,
+            # and hands bolt the checked body re-encoded, which bolt's own check could not verify
+            request_verification_enabled=False,
+            name="skillcoach",
+            logger=logging.getLogger("skillcoach.slack.bolt"),
+        )
+        self.user_cache_seconds = user_cache_seconds
+        self._users: dict[str, tuple[float, str | None, str | None]] = {}
+        self._dm: dict[str, str] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._socket: Any = None
+        self._socket_task: asyncio.Task[None] | None = None
+        self._register()
+
+    # -- wiring ----------------------------------------------------------------------------------
+    def _register(self) -> None:
+        bolt = self.bolt
+        bolt.event("message")(self._on_message)
+        bolt.event("app_mention")(self._on_mention)
+        bolt.event("app_home_opened")(self._on_home_opened)
+        for command in COMMANDS:
+            bolt.command(command)(self._on_command)
+        bolt.action(ACTIONS["choose"])(self._on_choose)
+        bolt.action(ACTIONS["choose_select"])(self._on_choose)
+        bolt.action(ACTIONS["pick_many"])(self._on_pick)
+        bolt.action(ACTIONS["submit_many"])(self._on_submit)
+        bolt.action(ACTIONS["home"])(self._on_home_action)
+        bolt.action(re.compile(r".*"))(self._on_unknown_action)  # last: anything else
+
+    def attach(self, app: web.Application) -> None:
+        """Put Slack into the aiohttp app: route (HTTP mode), lifecycle, messenger, App Home refresh."""
+        self.coach.register_messenger(self)
+        self.coach.on_change(self._changed)
+        app.cleanup_ctx.append(self._lifecycle)
+        if not self.socket_mode:
+            app.router.add_post(ROUTE, make_handler(self.bolt, self.settings.slack_signing_secret))
+
+    async def _lifecycle(self, app: web.Application) -> AsyncIterator[None]:
+        self.client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        if self.socket_mode:
+            from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+            self._socket = AsyncSocketModeHandler(
+                self.bolt, self.settings.slack_app_token, web_client=self.client,
+                logger=logging.getLogger("skillcoach.slack.socket"),
+            )
+            self._socket_task = asyncio.create_task(self._connect_socket(), name="slack-socket-mode")
+        yield
+        if self._socket_task is not None:
+            self._socket_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._socket_task
+        if self._socket is not None:
+            with contextlib.suppress(Exception):
+                await self._socket.close_async()
+        await self.drain(10.0)
+        await self.client.session.close()
+        self.client.session = None
+
+    async def _connect_socket(self) -> None:
+        """Open the Socket Mode connection; keep trying (the server stays up meanwhile)."""
+        delay = 1.0
+        while True:
+            try:
+                await self._socket.connect_async()
+                log.info("Slack Socket Mode connected")
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # network and Slack errors alike: log, wait, try again
+                log.warning("Slack Socket Mode connection failed (%s); retrying in %.0f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+
+    # -- background work -------------------------------------------------------------------------
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("Slack work failed", exc_info=task.exception())
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Wait for the work in flight (used on shutdown, and by tests and the bench)."""
+        deadline = time.monotonic() + timeout
+        while self._tasks and time.monotonic() < deadline:
+            await asyncio.wait(set(self._tasks), timeout=max(0.0, deadline - time.monotonic()))
+        for task in list(self._tasks):
+            task.cancel()
+
+    # -- Slack lookups ---------------------------------------------------------------------------
+    async def user_info(self, user_id: str) -> tuple[str | None, str | None]:
+        """(email, display name) from users.info, cached per user."""
+        now = time.monotonic()
+        cached = self._users.get(user_id)
+        if cached and cached[0] > now:
+            return cached[1], cached[2]
+        email = name = None
+        ttl = self.user_cache_seconds
+        try:
+            response = await self.client.users_info(user=user_id)
+            email = _str(response.data, "user", "profile", "email")
+            name = (_str(response.data, "user", "profile", "real_name")
+                    or _str(response.data, "user", "real_name") or _str(response.data, "user", "name"))
+        except SlackApiError as exc:
+            log.warning("users.info failed for %s: %s", user_id, _get(exc.response.data, "error"))
+            ttl = 60.0
+        self._users[user_id] = (now + ttl, email, name)
+        return email, name
+
+    async def dm_channel(self, user_id: str) -> str:
+        """The id of the app's DM with this user (opened if needed); the user id itself as a fallback."""
+        channel = self._dm.get(user_id)
+        if channel:
+            return channel
+        try:
+            response = await self.client.conversations_open(users=user_id)
+            channel = _str(response.data, "channel", "id")
+        except SlackApiError as exc:
+            log.warning("conversations.open failed for %s: %s", user_id, _get(exc.response.data, "error"))
+        if channel:
+            self._dm[user_id] = channel
+        return channel or user_id
+
+    async def _first(self, event_id: str) -> bool:
+        try:
+            return await self.coach.first_time(PLATFORM, event_id)
+        except StoreError as exc:  # better twice than never: process it
+            log.warning("could not check Slack event %s for repeats: %s", event_id, exc)
+            return True
+
+    # -- delivery --------------------------------------------------------------------------------
+    async def post_replies(self, channel: str, replies: list[Reply]) -> None:
+        """Post replies in order; raises DeliveryError."""
+        for reply in replies:
+            for message in B.render(reply):
+                await self._post(channel, message, reply)
+
+    async def _post(self, channel: str, message: dict[str, Any], reply: Reply) -> None:
+        try:
+            await self.client.chat_postMessage(channel=channel, text=message["text"], blocks=message["blocks"])
+        except SlackApiError as exc:
+            error = _get(exc.response.data, "error")
+            if error not in RENDER_ERRORS:
+                raise delivery_error(exc) from exc
+            log.error("Slack rejected our blocks (%s); sending plain text instead", error)
+            try:
+                for chunk in B.split_text(numbered_text(reply), 3500):
+                    await self.client.chat_postMessage(channel=channel, text=chunk)
+            except SlackApiError as exc2:
+                raise delivery_error(exc2) from exc2
+
+    # Messenger protocol (proactive messages from the core)
+    async def send(self, user_id: str, address: dict[str, Any] | None, replies: list[Reply]) -> None:
+        channel = _str(address, "channel") or await self.dm_channel(user_id)
+        await self.post_replies(channel, replies)
+
+    async def lookup_email(self, email: str) -> str | None:
+        try:
+            response = await self.client.users_lookupByEmail(email=email)
+        except SlackApiError as exc:
+            if _get(exc.response.data, "error") == "users_not_found":
+                return None
+            raise delivery_error(exc) from exc
+        return _str(response.data, "user", "id")
+
+    # -- one turn --------------------------------------------------------------------------------
+    async def _turn(self, incoming: Incoming, channel: str) -> None:
+        email, name = await self.user_info(incoming.user_id)
+        incoming = replace(incoming, email=email, name=name)
+        replies = await self.coach.handle(incoming)
+        try:
+            await self.post_replies(channel, replies)
+        except DeliveryError as exc:
+            log.warning("could not answer %s in %s: %s", incoming.user_key, channel, exc)
+
+    def _incoming(self, user_id: str, channel: str, event_id: str, **fields: Any) -> Incoming:
+        return Incoming(
+            platform=PLATFORM, user_id=user_id, channel_id=channel, is_private=True, event_id=event_id,
+            address={"channel": channel}, **fields,
+        )
+
+    # -- events (bolt acknowledges these itself, before the listener runs) ------------------------
+    async def _on_message(self, body: dict[str, Any]) -> None:
+        self.spawn(self._dm_message(body))
+
+    async def _dm_message(self, body: dict[str, Any]) -> None:
+        event = body.get("event") or {}
+        user, channel, event_id = _str(event, "user"), _str(event, "channel"), _str(body, "event_id")
+        if (
+            event.get("channel_type") != "im" or event.get("subtype") not in USER_SUBTYPES
+            or event.get("bot_id") or event.get("bot_profile") or not user or not channel or not event_id
+        ):
+            return
+        if not await self._first(event_id):
+            return
+        self._dm[user] = channel
+        text = unescape(event.get("text") if isinstance(event.get("text"), str) else "")
+        await self._turn(self._incoming(user, channel, event_id, text=text), channel)
+
+    async def _on_mention(self, body: dict[str, Any]) -> None:
+        self.spawn(self._mention(body))
+
+    async def _mention(self, body: dict[str, Any]) -> None:
+        """A short public pointer in the channel; the conversation itself goes to the DM."""
+        event = body.get("event") or {}
+        user, channel, event_id = _str(event, "user"), _str(event, "channel"), _str(body, "event_id")
+        if not user or not channel or not event_id or event.get("bot_id"):
+            return
+        if not await self._first(event_id):
+            return
+        if not channel.startswith("D"):
+            try:
+                await self.client.chat_postMessage(
+                    channel=channel, text=T.MENTION.format(user=user),
+                    thread_ts=_str(event, "thread_ts") or _str(event, "ts"),
+                )
+            except SlackApiError as exc:
+                log.warning("could not answer a mention in %s: %s", channel, _get(exc.response.data, "error"))
+        dm = await self.dm_channel(user)
+        await self._turn(self._incoming(user, dm, event_id, command="grow", text=""), dm)
+
+    async def _on_home_opened(self, body: dict[str, Any]) -> None:
+        self.spawn(self._home_opened(body))
+
+    async def _home_opened(self, body: dict[str, Any]) -> None:
+        event = body.get("event") or {}
+        user, channel = _str(event, "user"), _str(event, "channel")
+        if not user:
+            return
+        if channel and channel.startswith("D"):
+            self._dm[user] = channel
+        if event.get("tab", "home") == "home":
+            await self.publish_home(user)
+
+    async def publish_home(self, user_id: str) -> None:
+        summary = await self.coach.home(f"{PLATFORM}:{user_id}")
+        try:
+            await self.client.views_publish(user_id=user_id, view=B.home_view(summary))
+        except SlackApiError as exc:
+            log.warning("could not publish App Home for %s: %s", user_id, _get(exc.response.data, "error"))
+
+    async def _changed(self, user_key: str, what: str) -> None:
+        platform, _, user_id = user_key.partition(":")
+        if platform == PLATFORM and user_id:
+            self.spawn(self.publish_home(user_id))
+
+    # -- slash commands --------------------------------------------------------------------------
+    async def _on_command(self, ack: Any, body: dict[str, Any]) -> None:
+        name = COMMANDS.get(body.get("command", ""))
+        user = _str(body, "user_id")
+        args = " ".join(str(body.get("text") or "").split())
+        if name is None or user is None:
+            await ack(text=T.USAGE)
+            return
+        text = args
+        if name == "grow":
+            words = GROW_WORDS.get(args.lower())
+            if words is None:
+                await ack(text=T.USAGE)
+                return
+            text = words
+        if self._dm.get(user) == body.get("channel_id"):
+            await ack()
+        else:
+            await ack(text=T.SEE_DM)
+        event_id = _str(body, "trigger_id") or self._hash(body)
+        self.spawn(self._command(user, event_id, name, text))
+
+    async def _command(self, user: str, event_id: str, name: str, text: str) -> None:
+        if not await self._first(event_id):
+            return
+        dm = await self.dm_channel(user)
+        await self._turn(self._incoming(user, dm, event_id, command=name, text=text), dm)
+
+    # -- block actions ---------------------------------------------------------------------------
+    @staticmethod
+    def _hash(body: dict[str, Any]) -> str:
+        return "h:" + hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+    def _interaction_id(self, body: dict[str, Any], action: dict[str, Any]) -> str:
+        trigger = _str(body, "trigger_id")
+        if trigger:
+            return f"{trigger}:{action.get('action_id')}"
+        return self._hash({"user": _get(body, "user", "id"), "action": action,
+                           "ts": _get(body, "container", "message_ts")})
+
+    async def _reply_channel(self, body: dict[str, Any], user: str) -> str:
+        """Where to answer a press: the DM it was pressed in, else the user's DM (never a channel)."""
+        channel = _str(body, "container", "channel_id") or _str(body, "channel", "id")
+        if channel and channel.startswith("D"):
+            self._dm.setdefault(user, channel)
+            return channel
+        return await self.dm_channel(user)
+
+    async def _on_choose(self, ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        self.spawn(self._choose(body))
+
+    async def _choose(self, body: dict[str, Any]) -> None:
+        action = body["actions"][0]
+        user = body["user"]["id"]
+        if action.get("action_id") == B.CHOOSE_SELECT:
+            value, label = _str(action, "selected_option", "value"), _str(action, "selected_option", "text", "text")
+        else:
+            value, label = _str(action, "value"), _str(action, "text", "text")
+        if value is None:
+            await self._unknown(body)
+            return
+        event_id = self._interaction_id(body, action)
+        if not await self._first(event_id):
+            return
+        channel = await self._reply_channel(body, user)
+        await self._mark_chosen(body, action.get("block_id"), label or value)
+        incoming = self._incoming(user, channel, event_id, text=label or value, choice=value,
+                                  prompt_id=B.prompt_of(action.get("block_id")))
+        await self._turn(incoming, channel)
+
+    async def _on_pick(self, ack: Any) -> None:
+        """Ticking a checkbox or picking in a multi-select only changes the message state; the
+        Submit button sends the picks."""
+        await ack()
+
+    async def _on_submit(self, ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        self.spawn(self._submit(body))
+
+    async def _submit(self, body: dict[str, Any]) -> None:
+        action = body["actions"][0]
+        user = body["user"]["id"]
+        block_id = action.get("block_id")
+        picked = _get(body, "state", "values", block_id or "", B.PICK_MANY, "selected_options")
+        picked = [o for o in picked if isinstance(o, dict) and isinstance(o.get("value"), str)] \
+            if isinstance(picked, list) else []
+        values = tuple(o["value"] for o in picked)
+        labels = ", ".join(_str(o, "text", "text") or o["value"] for o in picked)
+        event_id = self._interaction_id(body, action)
+        if not await self._first(event_id):
+            return
+        channel = await self._reply_channel(body, user)
+        await self._mark_chosen(body, block_id, labels)
+        prompt_id = B.prompt_of(block_id) or _str(action, "value")
+        await self._turn(self._incoming(user, channel, event_id, text=labels, choices=values,
+                                        prompt_id=prompt_id), channel)
+
+    async def _mark_chosen(self, body: dict[str, Any], block_id: Any, label: str) -> None:
+        """Replace the question's buttons with the choice made, so they cannot be pressed twice."""
+        channel = _str(body, "container", "channel_id") or _str(body, "channel", "id")
+        ts = _str(body, "container", "message_ts") or _str(body, "message", "ts")
+        old_blocks = _get(body, "message", "blocks")
+        if not channel or not ts or not isinstance(old_blocks, list) or not isinstance(block_id, str):
+            return
+        text = _str(body, "message", "text") or label
+        try:
+            await self.client.chat_update(channel=channel, ts=ts, text=text,
+                                          blocks=B.chosen_blocks(old_blocks, block_id, label))
+        except SlackApiError as exc:
+            log.info("could not update a pressed message: %s", _get(exc.response.data, "error"))
+
+    async def _on_home_action(self, ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        self.spawn(self._home_action(body))
+
+    async def _home_action(self, body: dict[str, Any]) -> None:
+        action = body["actions"][0]
+        user = body["user"]["id"]
+        target = B.HOME_ACTIONS.get(action.get("action_id", ""))
+        if target is None:
+            await self._unknown(body)
+            return
+        event_id = self._interaction_id(body, action)
+        if not await self._first(event_id):
+            return
+        command, text = target
+        dm = await self.dm_channel(user)
+        await self._turn(self._incoming(user, dm, event_id, command=command, text=text), dm)
+
+    async def _on_unknown_action(self, ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        self.spawn(self._unknown(body))
+
+    async def _unknown(self, body: dict[str, Any]) -> None:
+        user = _str(body, "user", "id")
+        if not user:
+            return
+        log.info("unknown Slack action %r from %s", _get(body, "actions"), user)
+        channel = _str(body, "container", "channel_id") or _str(body, "channel", "id")
+        try:
+            if channel:
+                await self.client.chat_postEphemeral(channel=channel, user=user, text=T.UNKNOWN_ACTION)
+            else:
+                await self.client.chat_postMessage(channel=await self.dm_channel(user), text=T.UNKNOWN_ACTION)
+        except SlackApiError as exc:
+            log.info("could not answer an unknown action: %s", _get(exc.response.data, "error"))
