@@ -1,0 +1,293 @@
+"""The activity handler: Teams activities in, `Incoming` to the core, rendered replies out.
+
+* Personal chat: every message is a turn; the reply goes back in the chat.
+* Team channels and group chats: only messages that @-mention the bot are turns (the mention is
+  stripped); the answer goes to the user's private chat and the channel only gets a short pointer.
+* Card submits (`activity.value`) become the same `Incoming(choice=…, prompt_id=…)` typed text would,
+  and the submitted card is replaced by a read-only copy that shows what was chosen.
+* Welcome: when the app is installed for a user, or a user joins a team where it is installed.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+from botbuilder.core import TurnContext
+from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
+from botbuilder.schema import Activity, ActivityTypes, Attachment, ChannelAccount
+from botbuilder.schema.teams import TeamInfo, TeamsChannelAccount
+
+from adapters.teams import messages as T
+from adapters.teams.cards import CARD_CONTENT_TYPE, Message, Submit, answered_card, parse_submit, render
+from adapters.teams.cards import welcome_message
+from adapters.teams.runtime import TEAMS_CHANNEL, address_of, team_of, tenant_of
+from bot.types import Incoming, Reply
+
+if TYPE_CHECKING:
+    from adapters.teams.runtime import TeamsRuntime
+
+log = logging.getLogger("skillcoach.teams")
+
+_SPACES = re.compile(r"\s+")
+_AT_TAG = re.compile(r"<at[^>]*>.*?</at>", re.IGNORECASE | re.DOTALL)
+
+# Words that are commands (as Slack's slash commands are); everything else goes to the core as text.
+_COMMAND_WORDS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("nudge team", "nudge-team"), "nudge-team"),
+    (("team skills", "team-skills"), "team-skills"),
+    (("grow",), "grow"),
+)
+
+
+def command_of(text: str) -> tuple[str | None, str]:
+    """`grow`, `nudge team …`, `team skills …` as (command, arguments); other text as (None, text)."""
+    words = text.strip().lstrip("/")
+    lowered = words.lower()
+    for phrases, command in _COMMAND_WORDS:
+        for phrase in phrases:
+            if lowered == phrase or lowered.startswith(phrase + " "):
+                return command, words[len(phrase):].strip()
+    return None, text.strip()
+
+
+def strip_mention(activity: Activity) -> str:
+    """The message text without the @-mention of the bot (and without leftover mention markup)."""
+    text = activity.text or ""
+    try:
+        text = TurnContext.remove_recipient_mention(activity) or ""
+    except (re.error, KeyError, TypeError, AttributeError):
+        # botbuilder uses the mention text as a regular expression: names with special characters fail
+        for mention in TurnContext.get_mentions(activity):
+            props = mention.additional_properties or {}
+            mentioned = props.get("mentioned") or {}
+            if mentioned.get("id") == activity.recipient.id and isinstance(props.get("text"), str):
+                text = text.replace(props["text"], "")
+    return _AT_TAG.sub("", text)
+
+
+def mentions_bot(activity: Activity) -> bool:
+    for mention in TurnContext.get_mentions(activity):
+        mentioned = (mention.additional_properties or {}).get("mentioned") or {}
+        if activity.recipient is not None and mentioned.get("id") == activity.recipient.id:
+            return True
+    return False
+
+
+def clean_text(text: str) -> str:
+    return _SPACES.sub(" ", html.unescape(text).replace("\u00a0", " ")).strip()
+
+
+def user_id_of(account: ChannelAccount | None) -> str | None:
+    """The user's id for the core: the AAD object id when Teams gives one (the organisation file's
+    `teams_id`), else the channel account id (Emulator)."""
+    if account is None:
+        return None
+    return account.aad_object_id or account.id
+
+
+def is_personal(activity: Activity) -> bool:
+    kind = activity.conversation.conversation_type if activity.conversation else None
+    return kind in (None, "", "personal")
+
+
+class SkillcoachTeamsBot(TeamsActivityHandler):
+    def __init__(self, runtime: TeamsRuntime) -> None:
+        self.runtime = runtime
+        self.coach = runtime.coach
+
+    # -- messages ----------------------------------------------------------------------------
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        personal = is_personal(activity)
+        submit = parse_submit(activity.value) if activity.value is not None else None
+        if not personal and submit is None and not mentions_bot(activity):
+            return  # channel chatter not addressed to the bot
+        if activity.id and not await self.coach.first_time("teams", activity.id):
+            log.info("duplicate Teams activity %s ignored", activity.id)
+            return
+        user_id = user_id_of(activity.from_property)
+        if not user_id:
+            return
+        if not personal:
+            await self.runtime.remember_team(activity)
+        text = clean_text(strip_mention(activity) if not personal else (activity.text or ""))
+        email, name = await self._member(turn_context)
+        fields: dict[str, Any]
+        if submit is not None:
+            fields = {"choice": submit.choice, "choices": submit.choices, "prompt_id": submit.prompt_id,
+                      "command": submit.command, "text": submit.label}
+        else:
+            command, rest = command_of(text)
+            fields = {"command": command, "text": rest}
+        incoming = Incoming(
+            platform="teams",
+            user_id=user_id,
+            channel_id=activity.conversation.id,
+            is_private=personal,
+            email=email,
+            name=name or (activity.from_property.name if activity.from_property else None),
+            event_id=activity.id,
+            address=address_of(activity) if personal else None,
+            **fields,
+        )
+        if submit is not None and activity.reply_to_id and (submit.choice or submit.choices is not None):
+            await self._show_answer(turn_context, submit)
+        replies = await self.coach.handle(incoming)
+        if personal:
+            await send_replies(turn_context, replies)
+        else:
+            await self._answer_privately(turn_context, user_id, email, replies)
+
+    async def _member(self, turn_context: TurnContext) -> tuple[str | None, str | None]:
+        """The sender's email and name from the Teams roster (cached); (None, None) outside Teams."""
+        activity = turn_context.activity
+        member_id = activity.from_property.id if activity.from_property else None
+        if not member_id or activity.channel_id != TEAMS_CHANNEL:
+            return None, None
+        cached = self.runtime.cached_member(member_id)
+        if cached is not None:
+            return cached
+        email = name = None
+        try:
+            member = await TeamsInfo.get_member(turn_context, member_id)
+            email = member.email or member.user_principal_name
+            name = member.name
+        except Exception as exc:  # the roster is a nicety: the turn goes on without an email
+            log.info("could not read the Teams member %s: %s", member_id, exc)
+            return None, None
+        self.runtime.cache_member(member_id, email, name)
+        return email, name
+
+    async def _show_answer(self, turn_context: TurnContext, submit: Submit) -> None:
+        """Replace the submitted card with a read-only copy showing the choice (no second submit)."""
+        activity = turn_context.activity
+        updated = Activity(
+            type=ActivityTypes.message,
+            id=activity.reply_to_id,
+            conversation=activity.conversation,
+            attachments=[Attachment(content_type=CARD_CONTENT_TYPE, content=answered_card(submit))],
+        )
+        try:
+            await turn_context.update_activity(updated)
+        except Exception as exc:  # an old card that can't be updated is harmless: the core spots stale submits
+            log.info("could not update the submitted card %s: %s", activity.reply_to_id, exc)
+
+    async def _answer_privately(
+        self, turn_context: TurnContext, user_id: str, email: str | None, replies: list[Reply]
+    ) -> None:
+        activity = turn_context.activity
+        address = await self.coach.address_of(f"teams:{user_id}")
+        messages = [m for reply in replies for m in render(reply)]
+        try:
+            if address:
+                await self.runtime.messenger.deliver(address, messages)
+            else:
+                await self.runtime.messenger.open_chat(
+                    user_id=user_id,
+                    member=activity.from_property,
+                    tenant_id=tenant_of(activity),
+                    service_url=activity.service_url,
+                    bot=activity.recipient,
+                    messages=messages,
+                    email=email,
+                )
+            pointer = T.ANSWERED_PRIVATELY
+        except Exception as exc:
+            log.warning("could not answer %s privately: %s", user_id, exc)
+            pointer = T.CANT_REACH_PRIVATELY
+        await turn_context.send_activity(Message(text=pointer).activity())
+
+    # -- welcome -----------------------------------------------------------------------------
+    async def on_teams_members_added(  # type: ignore[override]
+        self, teams_members_added: list[TeamsChannelAccount], team_info: TeamInfo, turn_context: TurnContext
+    ) -> None:
+        await self._members_added(turn_context, teams_members_added)
+
+    async def on_members_added_activity(  # type: ignore[override]
+        self, members_added: list[ChannelAccount], turn_context: TurnContext
+    ) -> None:
+        await self._members_added(turn_context, members_added)  # Emulator and other channels
+
+    async def on_teams_members_removed(  # type: ignore[override]
+        self, teams_members_removed: list[TeamsChannelAccount], team_info: TeamInfo, turn_context: TurnContext
+    ) -> None:
+        activity = turn_context.activity
+        team = team_of(activity)
+        if team and any(m.id == activity.recipient.id for m in teams_members_removed):
+            await self.runtime.forget_team(team["id"])
+
+    async def on_installation_update_add(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        if is_personal(activity):
+            await self._welcome_here(turn_context)
+        else:
+            await self._welcome_team(turn_context)
+
+    async def _members_added(self, turn_context: TurnContext, members: list[Any]) -> None:
+        activity = turn_context.activity
+        bot_id = activity.recipient.id if activity.recipient else None
+        bot_added = any(m.id == bot_id for m in members)
+        if is_personal(activity):
+            if bot_added or activity.channel_id != TEAMS_CHANNEL:
+                await self._welcome_here(turn_context)
+            return
+        if team_of(activity) is None:
+            return  # a group chat: nothing to welcome
+        if bot_added:
+            await self._welcome_team(turn_context)
+        for member in members:
+            if member.id != bot_id:
+                await self._welcome_member(turn_context, member)
+
+    async def _welcome_here(self, turn_context: TurnContext) -> None:
+        """The app was installed for a user: welcome them in this personal chat, once."""
+        activity = turn_context.activity
+        user_id = user_id_of(activity.from_property)
+        if not user_id or not await self.coach.first_time("teams", f"welcome:{user_id}"):
+            return
+        email, _ = await self._member(turn_context)
+        await self.runtime.remember_address(user_id, address_of(activity), email)
+        await turn_context.send_activity(welcome_message().activity())
+
+    async def _welcome_team(self, turn_context: TurnContext) -> None:
+        """The app was added to a team: keep its roster reachable and say hello in the channel, once."""
+        activity = turn_context.activity
+        await self.runtime.remember_team(activity)
+        team = team_of(activity)
+        key = f"team-welcome:{team['id'] if team else activity.conversation.id}"
+        if await self.coach.first_time("teams", key):
+            await turn_context.send_activity(Message(text=T.TEAM_WELCOME).activity())
+
+    async def _welcome_member(self, turn_context: TurnContext, member: Any) -> None:
+        """A user joined a team where the app is installed: welcome them in a private chat, once."""
+        activity = turn_context.activity
+        await self.runtime.remember_team(activity)
+        user_id = user_id_of(member)
+        if not user_id or not await self.coach.first_time("teams", f"welcome:{user_id}"):
+            return
+        email = getattr(member, "email", None) or getattr(member, "user_principal_name", None)
+        try:
+            address = await self.coach.address_of(f"teams:{user_id}")
+            if address:
+                await self.runtime.messenger.deliver(address, [welcome_message()])
+            else:
+                await self.runtime.messenger.open_chat(
+                    user_id=user_id,
+                    member=member,
+                    tenant_id=tenant_of(activity),
+                    service_url=activity.service_url,
+                    bot=activity.recipient,
+                    messages=[welcome_message()],
+                    email=email,
+                )
+        except Exception as exc:
+            log.warning("could not welcome new team member %s: %s", user_id, exc)
+
+
+async def send_replies(turn_context: TurnContext, replies: list[Reply]) -> None:
+    activities = [m.activity() for reply in replies for m in render(reply)]
+    if activities:
+        await turn_context.send_activities(activities)

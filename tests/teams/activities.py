@@ -1,0 +1,128 @@
+"""Teams-shaped Activity JSON, as Teams posts it to a bot (personal chat, channel, card submits, updates)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from tests.fakes.bf_connector import member
+
+BOT = {"id": "28:bot-app-id", "name": "skillcoach"}
+TENANT = "tenant-1"
+TEAM = {"id": "19:team-a@thread.tacv2", "name": "Team A", "aadGroupId": "group-a"}
+GENERAL = "19:general-a@thread.tacv2"
+
+_ids = itertools.count(1)
+
+
+def _next_id() -> str:
+    return f"1{next(_ids):012d}"
+
+
+def sender(user: dict[str, Any]) -> dict[str, Any]:
+    return {"id": user["id"], "name": user["name"], "aadObjectId": user["aadObjectId"]}
+
+
+def personal_conversation(user: dict[str, Any]) -> dict[str, Any]:
+    # the id the fake connector gives the 1:1 chat it creates for this member, so both paths agree
+    return {"conversationType": "personal", "tenantId": TENANT, "id": f"a:personal-{user['id']}"}
+
+
+def message(service_url: str, user: dict[str, Any] | None = None, text: str | None = "hi", *,
+            value: dict[str, Any] | None = None, reply_to: str | None = None, id: str | None = None
+            ) -> dict[str, Any]:
+    user = user or member(1)
+    activity: dict[str, Any] = {
+        "type": "message",
+        "id": id or _next_id(),
+        "timestamp": "2026-11-27T10:00:00.000Z",
+        "localTimestamp": "2026-11-27T11:00:00.000+01:00",
+        "serviceUrl": service_url,
+        "channelId": "msteams",
+        "from": sender(user),
+        "conversation": personal_conversation(user),
+        "recipient": BOT,
+        "textFormat": "plain",
+        "locale": "en-US",
+        "entities": [{"type": "clientInfo", "locale": "en-US", "country": "US", "platform": "Web"}],
+        "channelData": {"tenant": {"id": TENANT}},
+    }
+    if text is not None:
+        activity["text"] = text
+    if value is not None:
+        activity["value"] = value
+    if reply_to:
+        activity["replyToId"] = reply_to
+    return activity
+
+
+def submit(service_url: str, data: dict[str, Any], reply_to: str, user: dict[str, Any] | None = None,
+           **inputs: Any) -> dict[str, Any]:
+    """An Action.Submit press: Teams sends the action's data merged with the card's inputs."""
+    return message(service_url, user, text=None, value={**data, **inputs}, reply_to=reply_to)
+
+
+def channel_message(service_url: str, user: dict[str, Any] | None = None, text: str = "grow", *,
+                    mention: bool = True) -> dict[str, Any]:
+    user = user or member(1)
+    mid = _next_id()
+    body = f"<at>{BOT['name']}</at> {text}" if mention else text
+    activity = message(service_url, user, body, id=mid)
+    activity["conversation"] = {"isGroup": True, "conversationType": "channel", "tenantId": TENANT,
+                                "id": f"{GENERAL};messageid={mid}"}
+    activity["channelData"] = {
+        "teamsChannelId": GENERAL, "teamsTeamId": TEAM["id"],
+        "channel": {"id": GENERAL}, "team": TEAM, "tenant": {"id": TENANT},
+    }
+    if mention:
+        activity["entities"] = [{"type": "mention", "text": f"<at>{BOT['name']}</at>",
+                                 "mentioned": {"id": BOT["id"], "name": BOT["name"]}}]
+    return activity
+
+
+def bot_installed_personal(service_url: str, user: dict[str, Any] | None = None) -> dict[str, Any]:
+    user = user or member(1)
+    return {
+        "type": "conversationUpdate",
+        "id": _next_id(),
+        "serviceUrl": service_url,
+        "channelId": "msteams",
+        "from": sender(user),
+        "conversation": personal_conversation(user),
+        "recipient": BOT,
+        "membersAdded": [{"id": BOT["id"]}],
+        "channelData": {"tenant": {"id": TENANT}},
+    }
+
+
+def installation_update(service_url: str, user: dict[str, Any] | None = None) -> dict[str, Any]:
+    user = user or member(1)
+    return {
+        "type": "installationUpdate",
+        "action": "add",
+        "id": _next_id(),
+        "serviceUrl": service_url,
+        "channelId": "msteams",
+        "from": sender(user),
+        "conversation": personal_conversation(user),
+        "recipient": BOT,
+        "channelData": {"tenant": {"id": TENANT}, "source": {"name": "message"}},
+    }
+
+
+def team_members_added(service_url: str, added: list[dict[str, Any]], by: dict[str, Any] | None = None
+                       ) -> dict[str, Any]:
+    """conversationUpdate in a team: the bot (`BOT`) or users were added."""
+    by = by or member(1)
+    return {
+        "type": "conversationUpdate",
+        "id": _next_id(),
+        "serviceUrl": service_url,
+        "channelId": "msteams",
+        "from": sender(by),
+        "conversation": {"isGroup": True, "conversationType": "channel", "tenantId": TENANT, "id": GENERAL},
+        "recipient": BOT,
+        "membersAdded": [{"id": m["id"], **({"aadObjectId": m["aadObjectId"]} if "aadObjectId" in m else {})}
+                         for m in added],
+        "channelData": {"team": TEAM, "eventType": "teamMemberAdded", "tenant": {"id": TENANT}},
+    }
