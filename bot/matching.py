@@ -80,8 +80,13 @@ class RoleMatcher:
     def guess_family(self, text: str) -> str | None:
         """The most likely job family for a role that is not in the catalog."""
         votes: dict[str, float] = defaultdict(float)
-        for m in self.match(text, limit=8):
-            votes[m.role.family] += m.score
+        matches = self.match(text, limit=8)
+        if not matches:
+            return None
+        best = matches[0].score
+        for m in matches:
+            if m.score >= best - 8:  # only near-best matches vote; a crowd of weak ones must not win
+                votes[m.role.family] += m.score
         if not votes:
             return None
         return max(votes.items(), key=lambda kv: (kv[1], kv[0]))[0]
