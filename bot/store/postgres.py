@@ -29,7 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from bot.errors import ConflictError, StoreError, StoreUnavailable
+from bot.errors import ConfigError, ConflictError, StoreError, StoreUnavailable
 from bot.store.base import Job, Record, Store
 from bot.store.migrations import migrate
 
@@ -118,6 +118,8 @@ class PostgresStore(Store):
                     raise StoreError(f"PostgreSQL at {redact(self.url)} refused to open: {exc}") from exc
                 except asyncpg.InterfaceError as exc:
                     raise StoreError(f"PostgreSQL at {redact(self.url)}: {exc}") from exc
+                except ValueError as exc:  # a malformed URL
+                    raise ConfigError(f"not a valid PostgreSQL URL: {redact(self.url)} ({exc})") from exc
 
     async def _connect_and_migrate(self) -> asyncpg.Pool:
         pool = await asyncpg.create_pool(

@@ -463,6 +463,13 @@ async def test_a_wrong_database_name_is_a_clear_error_not_a_retry(pg_url) -> Non
     assert time.monotonic() - started < 25  # it did not sit out the retry window
 
 
+async def test_a_malformed_url_is_a_config_error() -> None:
+    from bot.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="not a valid PostgreSQL URL"):
+        await PostgresStore("postgresql://u:pw@host:notaport/db", open_timeout=1).open()
+
+
 def test_redact_hides_the_password() -> None:
     assert redact("postgresql://u:pw@h:5/db") == "postgresql://u:***@h:5/db"
     assert redact("postgresql://u@h/db") == "postgresql://u@h/db"
