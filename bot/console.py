@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 
 from bot.types import Incoming, Reply, numbered_text
 
 
+_BOLD = re.compile(r"\*([^*\n]+)\*")
+
+
 def render(reply: Reply) -> str:
-    text = numbered_text(reply)
+    """Plain text for a terminal: choices as numbered lines, *bold* markers dropped."""
+    text = _BOLD.sub(r"\1", numbered_text(reply))
     if reply.attachment is not None:
         text += "\n" + json.dumps(reply.attachment, indent=2, ensure_ascii=False, default=str)
     return text

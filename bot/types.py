@@ -88,7 +88,7 @@ class Reply:
 def numbered_text(reply: Reply) -> str:
     """Render a reply as plain text with choices as numbered lines (console and plain-text channels)."""
     parts: list[str] = []
-    if reply.text:
+    if reply.text and not (reply.card is not None and reply.text == reply.card.title):
         parts.append(reply.text)
     if reply.card is not None:
         parts.append(card_text(reply.card))
