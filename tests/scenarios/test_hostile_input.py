@@ -46,7 +46,7 @@ def make_coach(catalog) -> Coach:
     return Coach(Settings(database_url="memory:"), MemoryStore(), catalog, Directory())
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(k=st.integers(min_value=0, max_value=len(SCRIPT)), moves=st.lists(actions(), min_size=1, max_size=4))
 def test_any_input_at_any_step_gets_a_reply(catalog, k, moves):
     async def run():
