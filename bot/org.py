@@ -52,7 +52,7 @@ EMAIL_RE = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 DEFAULT_HELPER_CAPACITY = 1
 FUZZY_CUTOFF = 80           # fuzz.ratio (Indel); one swapped pair in a 6-letter word scores 83
 POLL_SECONDS = 3.0
-IDENTITIES = "identities"          # store collection: "platform:email" -> {"user_id": str|None, "at": ts}
+IDENTITIES = "identities"          # "platform:email" -> {"user_id": str|None, "at"}; "platform#id" -> {"email"}
 NEGATIVE_TTL = 6 * 3600.0          # how long "no such user on this platform" is believed
 
 _OFFER_WORDS = {
@@ -541,6 +541,8 @@ async def user_id_for_email(coach, email: str, platform: str) -> str | None:
         log.warning("looking up %s on %s failed: %s", email, platform, exc)
         return None
     await coach.store.put(IDENTITIES, key, {"user_id": user_id, "at": now})
+    if user_id:
+        await coach.store.put(IDENTITIES, f"{platform}#{user_id}", {"email": email.lower(), "at": now})
     return user_id
 
 
@@ -552,6 +554,56 @@ async def remember_identity(coach, platform: str, email: str | None, user_id: st
     current = await coach.store.get(IDENTITIES, key)
     if current is None or current.data.get("user_id") != user_id:
         await coach.store.put(IDENTITIES, key, {"user_id": user_id, "at": coach.clock()})
+        await coach.store.put(IDENTITIES, f"{platform}#{user_id}", {"email": email.lower(), "at": coach.clock()})
+
+
+async def email_of(coach, incoming) -> str | None:
+    """The email of the user behind an Incoming: the file, the adapter, the profile, or a past lookup."""
+    person = coach.person_for(incoming)
+    if person is not None:
+        return person.email
+    if incoming.email:
+        return incoming.email.lower()
+    from bot.store import PROFILES
+
+    profile = await coach.store.get(PROFILES, incoming.user_key)
+    if profile is not None and profile.data.get("email"):
+        return str(profile.data["email"]).lower()
+    known = await coach.store.get(IDENTITIES, f"{incoming.platform}#{incoming.user_id}")
+    return known.data.get("email") if known else None
+
+
+# -- managers: who may act for which team ---------------------------------------------------------
+@dataclass(frozen=True)
+class Caller:
+    """Who sent a manager command: their email (if known), display name, and powers."""
+
+    email: str | None
+    name: str
+    is_admin: bool
+    is_manager: bool
+
+    @property
+    def may_manage(self) -> bool:
+        return self.is_admin or self.is_manager
+
+
+def caller_of(coach, incoming, person: Person | None) -> Caller:
+    email = (person.email if person else (incoming.email or "")).lower() or None
+    name = (person.name if person else None) or incoming.name or "Your manager"
+    return Caller(email, name, bool(email) and email in coach.settings.admin_emails,
+                  coach.directory.is_manager(email))
+
+
+def team_for(coach, caller: Caller, *, whole_tree: bool) -> list[Person]:
+    """The people a caller may act for: their reports (their whole reporting tree with `whole_tree`);
+    an admin with `whole_tree` gets the whole organisation."""
+    if whole_tree and caller.is_admin:
+        return sorted((p for p in coach.directory.people.values() if p.email != caller.email),
+                      key=lambda p: p.email)
+    if caller.email and coach.directory.is_manager(caller.email):
+        return coach.directory.reports_of(caller.email, recursive=whole_tree)
+    return []
 
 
 # -- the CLI -------------------------------------------------------------------------------------
