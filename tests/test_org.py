@@ -36,7 +36,7 @@ skills:
 def catalog(tmp_path_factory):
     folder = tmp_path_factory.mktemp("catalog")
     (folder / "skills.yaml").write_text(SKILLS_YAML)
-    return load_catalog([folder])
+    return load_catalog([folder], include_default=False)  # a small catalog of its own
 
 
 GOOD_YAML = """\
