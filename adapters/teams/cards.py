@@ -32,11 +32,14 @@ SELECTION_INPUT = "selection"
 COMMANDS_FROM_CARDS = frozenset({"grow", "help"})
 
 _BOLD = re.compile(r"(?<![*\w])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![*\w])")
+_INDENT = re.compile(r"^[ \t]+", re.MULTILINE)
 
 
 def teams_markdown(text: str) -> str:
-    """The core's light markdown (`*bold*`) in Teams' dialect (`**bold**`)."""
-    return _BOLD.sub(r"**\1**", text)
+    """The core's light markdown (`*bold*`) in Teams' dialect (`**bold**`); leading spaces become
+    non-breaking ones, so an indented line is not taken for a code block."""
+    text = _BOLD.sub(r"**\1**", text)
+    return _INDENT.sub(lambda m: "\u00a0" * len(m.group(0).expandtabs(4)), text)
 
 
 def _size(obj: Any) -> int:
@@ -197,7 +200,7 @@ def render(reply: Reply) -> list[Message]:
     else:
         body: list[dict[str, Any]] = []
         actions: list[dict[str, Any]] = []
-        if reply.text:
+        if reply.text and not (reply.card is not None and reply.text.strip() == reply.card.title.strip()):
             body.extend(text_blocks(reply.text))
         if reply.card is not None:
             body.extend(card_body(reply.card))

@@ -142,6 +142,9 @@ class MessagesEndpoint:
                 return _error(401, "unauthorized")
         try:
             authenticated = await self.runtime.auth.authenticate_request(activity, auth_header)
+        except PermissionError as exc:  # (an OSError: must come before the network errors)
+            log.info("Teams request refused (401): %s", exc)
+            return _error(401, "unauthorized")
         except (requests.RequestException, aiohttp.ClientError, OSError) as exc:
             log.warning("could not verify a Teams request (signing keys unreachable): %s", exc)
             return _error(503, "cannot verify the request right now")

@@ -1,0 +1,81 @@
+"""Rendering replies as Teams messages and reading card submits back (no server needed)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from adapters.teams.cards import MAX_BYTES, parse_submit, render, split_text, teams_markdown
+from bot.types import Card, CardSection, Choice, Reply
+
+
+def test_markdown_dialect():
+    assert teams_markdown("say *grow* now") == "say **grow** now"
+    assert teams_markdown("2 * 3 * 4") == "2 * 3 * 4"
+    assert teams_markdown("**already**") == "**already**"
+    assert teams_markdown("a\n    indented") == "a\n\u00a0\u00a0\u00a0\u00a0indented"
+
+
+def test_split_text_keeps_every_character_and_the_limit():
+    text = "\n".join(f"line {i} " + "é" * (i % 50) for i in range(3000)) + "\n" + "x" * 70_000
+    pieces = split_text(text, 10_000)
+    assert all(len(p.encode()) <= 10_000 for p in pieces)
+    assert "".join(pieces).replace("\n", "") == text.replace("\n", "")
+
+
+def test_plain_text_reply_is_a_markdown_message():
+    (message,) = render(Reply("Say *help*"))
+    activity = message.activity()
+    assert activity.text == "Say **help**" and activity.text_format == "markdown"
+    assert not activity.attachments
+
+
+def test_buttons_up_to_five_then_a_choice_set():
+    five = Reply("Pick", choices=tuple(Choice(str(i), f"L{i}", "why" if i == 0 else None) for i in range(5)),
+                 prompt_id="p")
+    (message,) = render(five)
+    card = message.card
+    assert [a["data"]["choice"] for a in card["actions"]] == ["0", "1", "2", "3", "4"]
+    assert all(a["data"]["prompt_id"] == "p" for a in card["actions"])
+    assert any(e["type"] == "FactSet" for e in card["body"]), "descriptions are shown"
+    six = Reply("Pick", choices=tuple(Choice(str(i), f"L{i}") for i in range(6)), prompt_id="p")
+    card = render(six)[0].card
+    choice_set = next(e for e in card["body"] if e["type"] == "Input.ChoiceSet")
+    assert choice_set["style"] == "compact" and choice_set["isRequired"] is True
+    assert len(card["actions"]) == 1
+
+
+def test_long_card_is_split_and_every_part_fits():
+    card = Card("Plan", sections=tuple(CardSection(f"H{i}", tuple("w" * 300 for _ in range(20))) for i in range(20)))
+    messages = render(Reply(card=card, choices=(Choice("a", "A"),), prompt_id="p"))
+    assert len(messages) > 1
+    assert all(len(json.dumps(m.card).encode()) <= MAX_BYTES for m in messages)
+    assert "actions" in messages[-1].card and all("actions" not in m.card for m in messages[:-1])
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ({"choice": "a", "prompt_id": "p", "_label": "A"}, ("a", None, "p")),
+        ({"_values": ["a", "b"], "selection": "1", "prompt_id": "p"}, ("b", None, "p")),
+        ({"_values": ["a", "b"], "selection": "1,0,1,9,x", "_multi": True}, (None, ("b", "a"), None)),
+        ({"_values": ["a", "b"], "_multi": True}, (None, (), None)),
+        ({"_values": ["a", "b"], "selection": "7"}, (None, None, None)),
+        ({"_values": "ab", "selection": "0"}, "none"),
+        ({"choice": 5}, "none"),
+        ({"command": "rm -rf"}, "none"),
+        ([1, 2], "none"),
+        ("text", "none"),
+    ],
+)
+def test_parse_submit(value, expected):
+    submit = parse_submit(value)
+    if expected == "none":
+        assert submit is None
+    else:
+        assert (submit.choice, submit.choices, submit.prompt_id) == expected
+
+
+def test_welcome_command_submit():
+    assert parse_submit({"command": "grow"}).command == "grow"
