@@ -86,7 +86,7 @@ def _check_common(payload: dict[str, Any]) -> None:
 
 def check_event(payload: dict[str, Any]) -> None:
     kind = payload.get("type")
-    if kind not in EVENT_TYPES:
+    if not isinstance(kind, str) or kind not in EVENT_TYPES:
         raise BadRequest("unsupported request type")
     _check_common(payload)
     if kind == "url_verification":
@@ -112,7 +112,7 @@ def check_event(payload: dict[str, Any]) -> None:
 
 
 def check_interactive(payload: dict[str, Any]) -> None:
-    if payload.get("type") not in INTERACTIVE_TYPES:
+    if not isinstance(payload.get("type"), str) or payload["type"] not in INTERACTIVE_TYPES:
         raise BadRequest("unsupported interaction type")
     _check_common(payload)
     user = payload.get("user")
