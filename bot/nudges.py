@@ -43,7 +43,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.delivery import DeliveryError
-from bot.org import IDENTITIES, Caller, caller_of, email_of, platform_user_id, team_for
+from bot.org import IDENTITIES, Caller, caller_of, email_of, person_of, platform_user_id, team_for
 from bot.people import Person
 from bot.store import PROFILES, update
 from bot.types import Choice, Incoming, Reply
@@ -673,7 +673,7 @@ async def nudge_team_command(coach, incoming: Incoming, person: Person | None) -
     req = parse_args(incoming.text)
     if req.help:
         return [Reply(HELP.format(days=f"{coach.settings.nudge_period_days:g}"))]
-    caller = caller_of(coach, incoming, person)
+    caller = caller_of(coach, incoming, await person_of(coach, incoming, person))
     if not caller.may_manage:
         return [Reply(NOT_A_MANAGER if person is not None else NOT_A_MANAGER_UNKNOWN)]
     if req.error:

@@ -557,6 +557,14 @@ async def remember_identity(coach, platform: str, email: str | None, user_id: st
         await coach.store.put(IDENTITIES, f"{platform}#{user_id}", {"email": email.lower(), "at": coach.clock()})
 
 
+async def person_of(coach, incoming, person: Person | None = None) -> Person | None:
+    """The organisation person behind an Incoming: by platform id or email, else by a remembered email."""
+    if person is not None:
+        return person
+    email = await email_of(coach, incoming)
+    return coach.directory.by_email(email)
+
+
 async def email_of(coach, incoming) -> str | None:
     """The email of the user behind an Incoming: the file, the adapter, the profile, or a past lookup."""
     person = coach.person_for(incoming)
