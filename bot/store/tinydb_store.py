@@ -14,7 +14,11 @@ Layout: `path` (the `SKILLCOACH_DB` setting, e.g. `data/skillcoach.db`) is a *fo
         queues/<queue>/003e.json        the jobs of one work queue (a queue is its own folder)
         leases/000b.json                named leases
 
-Collection, namespace and queue names are percent-encoded into folder names. Shard counts are
+A record is the TinyDB document `{"k": key, "v": version, "d": "<the data as JSON text>"}`: keeping
+the data as one string makes writing a shard (JSON-encoding a few dozen strings) and reading one
+record (decoding only its own data) cheap, whatever the shape of the data. Jobs, dedupe keys and
+leases are stored as plain fields. Collection, namespace and queue names are percent-encoded into
+folder names. Shard counts are
 fixed when the folder is created and read back from `store.json` on open, so data is always found.
 
 Crash safety: a shard is written to a temporary file in the same folder, flushed, fsynced and then
@@ -72,14 +76,19 @@ def _clone(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
-def _json_data(data: Any, what: str) -> dict[str, Any]:
-    """Validate and copy a record's data: a dict of JSON-compatible values."""
+def _json_text(data: Any, what: str) -> str:
+    """Validate and encode a record's data: a dict of JSON-compatible values."""
     if not isinstance(data, dict):
         raise StoreError(f"{what}: data must be a dict, not {type(data).__name__}")
     try:
-        return json.loads(json.dumps(data, allow_nan=False))
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise StoreError(f"{what}: data is not JSON-compatible: {exc}") from exc
+
+
+def _json_data(data: Any, what: str) -> dict[str, Any]:
+    """Validate and copy JSON data (job payloads and results)."""
+    return json.loads(_json_text(data, what))
 
 
 def shard_index(key: str, shards: int) -> int:
@@ -366,10 +375,10 @@ class TinyDBStore(Store):
     async def get(self, collection: str, key: str) -> Record | None:
         path = self._shard_path(await self._ready(), "records", collection, key)
         doc = await self._on_shard(path, lambda s: s.find(key), write=False)
-        return None if doc is None else Record(key, _clone(doc["d"]), doc["v"])
+        return None if doc is None else Record(key, json.loads(doc["d"]), doc["v"])
 
     async def put(self, collection: str, key: str, data: dict[str, Any], *, version: int | None = None) -> Record:
-        new_data = _json_data(data, f"{collection}/{key}")
+        text = _json_text(data, f"{collection}/{key}")
         path = self._shard_path(await self._ready(), "records", collection, key)
 
         def write(shard: _Shard) -> int:
@@ -377,7 +386,7 @@ class TinyDBStore(Store):
             current = doc["v"] if doc is not None else 0
             if version is not None and version != current:
                 raise ConflictError(f"{collection}/{key}: expected version {version}, found {current}")
-            fields = {"k": key, "v": current + 1, "d": new_data}
+            fields = {"k": key, "v": current + 1, "d": text}
             if doc is None:
                 shard.table.insert(fields)
             else:
@@ -385,7 +394,7 @@ class TinyDBStore(Store):
             return current + 1
 
         new_version = await self._on_shard(path, write, write=True)
-        return Record(key, _clone(new_data), new_version)
+        return Record(key, json.loads(text), new_version)
 
     async def delete(self, collection: str, key: str) -> bool:
         path = self._shard_path(await self._ready(), "records", collection, key)
@@ -416,7 +425,7 @@ class TinyDBStore(Store):
 
         for path in await asyncio.to_thread(_shard_files, self._folder("records", collection)):
             for key, data, version in await self._on_shard(path, matching, write=False, keep=False):
-                yield Record(key, _clone(data), version)
+                yield Record(key, json.loads(data), version)
 
     # -- dedupe -----------------------------------------------------------------------------
     async def add_once(self, namespace: str, key: str, ttl: float = 86400.0) -> bool:
@@ -554,11 +563,11 @@ class TinyDBStore(Store):
         """
         shards = await self._ready()
         count = 0
-        pending: dict[Path, list[tuple[str, dict[str, Any]]]] = {}
+        pending: dict[Path, list[tuple[str, str]]] = {}
 
         async def flush() -> None:
             for path, batch in pending.items():
-                def write(shard: _Shard, batch: list[tuple[str, dict[str, Any]]] = batch) -> None:
+                def write(shard: _Shard, batch: list[tuple[str, str]] = batch) -> None:
                     with shard.storage.batch():
                         index = {doc["k"]: doc for doc in shard.table}
                         new = []
@@ -581,7 +590,7 @@ class TinyDBStore(Store):
 
         for key, data in items:
             pending.setdefault(self._shard_path(shards, "records", collection, key), []).append(
-                (key, _json_data(data, f"{collection}/{key}")))
+                (key, _json_text(data, f"{collection}/{key}")))
             count += 1
             if count % chunk == 0:
                 await flush()
