@@ -162,9 +162,10 @@ class SlackAdapter:
     # -- wiring ----------------------------------------------------------------------------------
     def _register(self) -> None:
         bolt = self.bolt
-        bolt.event("message")(self._on_message)
-        bolt.event("app_mention")(self._on_mention)
-        bolt.event("app_home_opened")(self._on_home_opened)
+        on_event = {"message": self._on_message, "app_mention": self._on_mention,
+                    "app_home_opened": self._on_home_opened}
+        for event_type in EVENTS:
+            bolt.event(event_type)(on_event[event_type])
         for command in COMMANDS:
             bolt.command(command)(self._on_command)
         bolt.action(ACTIONS["choose"])(self._on_choose)

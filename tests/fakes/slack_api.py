@@ -55,6 +55,7 @@ class FakeSlack:
         self._runner: web.AppRunner | None = None
         self.port = 0
         self.connections_opened = 0
+        self.gone_channels: set[str] = set()   # chat.postMessage answers channel_not_found for these
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def __aenter__(self) -> FakeSlack:
@@ -154,7 +155,7 @@ class FakeSlack:
 
     def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = str(args.get("channel", ""))
-        if not channel:
+        if not channel or channel in self.gone_channels:
             return {"ok": False, "error": "channel_not_found"}
         if channel.startswith(("U", "W")):
             channel = dm_of(channel)
