@@ -198,3 +198,99 @@ def member(n: int, *, tenant: str = "tenant-1") -> dict[str, Any]:
         "tenantId": tenant,
         "userRole": "user",
     }
+
+
+class FakeBotFrameworkAuth:
+    """The Bot Framework's token side, on 127.0.0.1 in a thread (botbuilder fetches keys and tokens with
+    blocking `requests` calls, so these endpoints must not share the event loop of the server under test).
+
+      GET  /v1/.well-known/openidconfiguration  OpenID metadata pointing at /keys
+      GET  /keys                                the signing key (JWK, endorsed for msteams)
+      POST /botframework.com/oauth2/v2.0/token  client-credentials tokens for the bot's outbound calls
+    `sign(claims)` makes an inbound token as the Bot Framework channel would.
+    """
+
+    ISSUER = "https://api.botframework.com"
+    KID = "fake-signing-key"
+
+    def __init__(self) -> None:
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.token_requests: list[dict[str, str]] = []
+        self.issued: list[str] = []
+        self._server = None
+        self._thread = None
+        self.url = ""
+
+    def jwk(self) -> dict[str, Any]:
+        import json as _json
+
+        from jwt.algorithms import RSAAlgorithm
+
+        key = _json.loads(RSAAlgorithm.to_jwk(self._key.public_key()))
+        return {**key, "kid": self.KID, "use": "sig", "endorsements": ["msteams", "emulator"]}
+
+    def sign(self, claims: dict[str, Any], *, kid: str | None = None) -> str:
+        import jwt
+
+        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": kid or self.KID})
+
+    @property
+    def metadata_url(self) -> str:
+        return f"{self.url}/v1/.well-known/openidconfiguration"
+
+    @property
+    def login_url(self) -> str:
+        return f"{self.url}/botframework.com"
+
+    def start(self) -> str:
+        import json as _json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qsl
+
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:  # quiet
+                pass
+
+            def _json(self, obj: Any, status: int = 200) -> None:
+                body = _json.dumps(obj).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:  # noqa: N802
+                if self.path == "/v1/.well-known/openidconfiguration":
+                    self._json({"issuer": fake.ISSUER, "jwks_uri": f"{fake.url}/keys",
+                                "id_token_signing_alg_values_supported": ["RS256"]})
+                elif self.path == "/keys":
+                    self._json({"keys": [fake.jwk()]})
+                else:
+                    self._json({"error": "not found"}, 404)
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                form = dict(parse_qsl(self.rfile.read(length).decode()))
+                if self.path.endswith("/oauth2/v2.0/token"):
+                    fake.token_requests.append(form)
+                    token = f"outbound-token-{len(fake.token_requests)}"
+                    fake.issued.append(token)
+                    self._json({"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+                else:
+                    self._json({"error": "not found"}, 404)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self.url
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()

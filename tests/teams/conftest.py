@@ -32,10 +32,10 @@ def store_settings(tmp_path: Path, **overrides: Any) -> Settings:
 class Server:
     """`create_app(settings)` served on 127.0.0.1 (a random port), with a client to post to it."""
 
-    def __init__(self, settings: Settings, *, coach=None, mount_options: dict[str, Any] | None = None) -> None:
+    def __init__(self, settings: Settings, *, coach=None, on_app=None) -> None:
         self.settings = settings
         self.coach = coach
-        self.mount_options = mount_options
+        self.on_app = on_app  # called with the app before it starts (to mount Teams with test options)
         self.url = ""
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -43,6 +43,8 @@ class Server:
 
     async def start(self) -> Server:
         self.app = create_app(self.settings, coach=self.coach)
+        if self.on_app is not None:
+            self.on_app(self.app)
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
