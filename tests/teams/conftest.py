@@ -32,8 +32,12 @@ def store_settings(tmp_path: Path, **overrides: Any) -> Settings:
 class Server:
     """`create_app(settings)` served on 127.0.0.1 (a random port), with a client to post to it."""
 
-    def __init__(self, settings: Settings, *, coach=None, on_app=None) -> None:
+    def __init__(self, settings: Settings, *, coach=None, catalog=None, on_app=None) -> None:
         self.settings = settings
+        if coach is None and catalog is not None:  # the session's catalog: loading it takes a while
+            from bot.server import build_coach
+
+            coach = build_coach(settings, catalog=catalog)
         self.coach = coach
         self.on_app = on_app  # called with the app before it starts (to mount Teams with test options)
         self.url = ""
@@ -89,7 +93,7 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def server(settings: Settings):
-    srv = await Server(settings).start()
+async def server(settings: Settings, catalog):
+    srv = await Server(settings, catalog=catalog).start()
     yield srv
     await srv.stop()

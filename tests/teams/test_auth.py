@@ -53,7 +53,7 @@ class LocalCredentialFactory(PasswordServiceClientCredentialFactory):
         return TokenEndpointCredentials(app_id, self.password, login_endpoint, oauth_scope)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def bf_auth():
     fake = FakeBotFrameworkAuth()
     fake.start()
@@ -62,7 +62,7 @@ def bf_auth():
 
 
 @pytest.fixture
-async def secured(tmp_path, bf_auth):
+async def secured(tmp_path, bf_auth, catalog):
     # the app is created without Teams, then Teams is mounted with the app id and the local endpoints
     settings = store_settings(tmp_path, teams_enabled=False)
     secured_settings = store_settings(tmp_path, microsoft_app_id=APP_ID, microsoft_app_password=PASSWORD)
@@ -79,7 +79,7 @@ async def secured(tmp_path, bf_auth):
                          "VALIDATE_AUTHORITY": False,
                      })
 
-    srv = await Server(settings, on_app=mount_teams).start()
+    srv = await Server(settings, catalog=catalog, on_app=mount_teams).start()
     yield srv
     await srv.stop()
 
@@ -99,9 +99,10 @@ async def test_a_signed_request_is_answered_with_a_bearer_token(secured, connect
     assert status == 201, body
     sent = connector.messages()
     assert sent
-    assert all(c.headers.get("Authorization") == "Bearer outbound-token-1" for c in sent)
-    assert bf_auth.token_requests[0]["client_id"] == APP_ID
-    assert bf_auth.token_requests[0]["client_secret"] == PASSWORD
+    assert all(c.headers.get("Authorization") == f"Bearer {bf_auth.issued[-1]}" for c in sent)
+    assert bf_auth.token_requests[-1]["client_id"] == APP_ID
+    assert bf_auth.token_requests[-1]["client_secret"] == PASSWORD
+    assert bf_auth.token_requests[-1]["scope"] == "https://api.botframework.com/.default"
 
     # proactive messages carry a token too
     connector.clear()

@@ -232,7 +232,7 @@ async def test_plan_card_and_export_render_within_teams_limits(server, connector
     assert "my-data.json (1/" in code_parts[0].body["text"]
 
 
-async def test_proactive_message_after_restart(tmp_path, connector):
+async def test_proactive_message_after_restart(tmp_path, connector, catalog):
     from tests.teams.conftest import store_settings
 
     settings = store_settings(tmp_path)
@@ -240,16 +240,16 @@ async def test_proactive_message_after_restart(tmp_path, connector):
     try:
         import bot.store.tinydb_store  # noqa: F401
     except ImportError:  # no embedded store yet: the same in-memory store stands for the database file
-        from bot.server import build_coach
+        from bot.store.memory import MemoryStore
 
-        shared_store = build_coach(settings).store
-    first = await Server(settings, coach=_coach(settings, shared_store)).start()
+        shared_store = MemoryStore()
+    first = await Server(settings, coach=_coach(settings, shared_store, catalog)).start()
     user = member(2)
     await first.post(A.message(connector.url, user, "hello"))
     await first.stop()
 
     connector.clear()
-    second = await Server(settings, coach=_coach(settings, shared_store)).start()
+    second = await Server(settings, coach=_coach(settings, shared_store, catalog)).start()
     try:
         await second.the_coach.send_to("teams", "aad-02", [Reply("Your manager asks you to refresh your plan.")])
     finally:
@@ -261,12 +261,10 @@ async def test_proactive_message_after_restart(tmp_path, connector):
     assert sent[0].body["recipient"]["id"] == user["id"]
 
 
-def _coach(settings, store):
-    if store is None:
-        return None
+def _coach(settings, store, catalog):
     from bot.server import build_coach
 
-    return build_coach(settings, store=store)
+    return build_coach(settings, store=store, catalog=catalog)  # store None: a new store on the same path
 
 
 async def test_new_chat_with_a_roster_member_and_email_lookup(server, connector):

@@ -89,10 +89,10 @@ async def test_long_text_within_the_limit_is_answered(server, connector):
 
 
 @pytest.fixture
-async def secured(tmp_path):
+async def secured(tmp_path, catalog):
     settings = store_settings(tmp_path, microsoft_app_id="00000000-0000-0000-0000-000000000001",
                               microsoft_app_password="not-a-real-secret")
-    srv = await Server(settings).start()
+    srv = await Server(settings, catalog=catalog).start()
     yield srv
     await srv.stop()
 
@@ -128,8 +128,8 @@ async def test_with_an_app_id_malformed_input_is_still_400_not_401(secured, conn
     assert status == 400
 
 
-async def test_not_mounted_without_app_id_when_disabled(tmp_path):
-    srv = await Server(store_settings(tmp_path, teams_enabled=False)).start()
+async def test_not_mounted_without_app_id_when_disabled(tmp_path, catalog):
+    srv = await Server(store_settings(tmp_path, teams_enabled=False), catalog=catalog).start()
     try:
         status, _ = await srv.post(A.message("http://127.0.0.1:9/", member(1), "hello"))
         assert status in (404, 405)
