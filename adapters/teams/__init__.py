@@ -28,6 +28,9 @@ def mount(app: web.Application, coach: Any, settings: Any, **options: Any) -> bo
     from adapters.teams.runtime import TeamsRuntime
 
     runtime = TeamsRuntime(coach, settings, **options)
+    noisy = logging.getLogger("msrest.serialization")  # warns on every Teams field its schema lacks
+    if noisy.level == logging.NOTSET:
+        noisy.setLevel(logging.ERROR)
     app.router.add_post("/api/messages", MessagesEndpoint(runtime).handle)
     coach.register_messenger(runtime.messenger)
     app[TEAMS] = runtime

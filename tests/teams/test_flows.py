@@ -309,3 +309,23 @@ async def test_delivery_errors_carry_retry_after_and_permanence(server, connecto
     with pytest.raises(DeliveryError) as err:
         await coach.send_to("teams", "aad-01", [Reply("x")])
     assert err.value.permanent
+
+
+async def test_bot_framework_emulator(server, connector):
+    """Local development: the Emulator's activities (no Teams channel data, no roster) work too."""
+    user = {"id": "emulator-user-1", "name": "User", "role": "user"}
+    conversation = {"id": "emulator-conversation-1"}
+    update = {"type": "conversationUpdate", "id": "e-1", "channelId": "emulator", "serviceUrl": connector.url,
+              "from": user, "recipient": {"id": "bot-1", "name": "Bot", "role": "bot"},
+              "conversation": conversation,
+              "membersAdded": [{"id": "emulator-user-1", "name": "User"}, {"id": "bot-1", "name": "Bot"}]}
+    assert (await server.post(update))[0] == 201
+    welcome = connector.messages("emulator-conversation-1")
+    assert len(welcome) == 1 and welcome[0].cards
+    message = {**update, "type": "message", "id": "e-2", "text": "help"}
+    del message["membersAdded"]
+    assert (await server.post(message))[0] == 201
+    assert len(connector.messages("emulator-conversation-1")) >= 2
+    assert not [c for c in connector.calls if c.method == "GET"], "no roster calls outside Teams"
+    record = await server.the_coach.store.get(ADDRESSES, "teams:emulator-user-1")
+    assert record.data["address"]["channelId"] == "emulator"
