@@ -53,27 +53,38 @@ def command_of(text: str) -> tuple[str | None, str]:
     return None, text.strip()
 
 
+def _bot_mentions(activity: Activity) -> list[dict[str, Any]]:
+    """The mention entities that name the bot (tolerating entities of any shape)."""
+    bot_id = activity.recipient.id if activity.recipient else None
+    found = []
+    for entity in activity.entities or []:
+        if not isinstance(entity.type, str) or entity.type.lower() != "mention":
+            continue
+        props = entity.additional_properties or {}
+        mentioned = props.get("mentioned")
+        if isinstance(mentioned, dict) and bot_id and mentioned.get("id") == bot_id:
+            found.append(props)
+    return found
+
+
 def strip_mention(activity: Activity) -> str:
     """The message text without the @-mention of the bot (and without leftover mention markup)."""
+    mentions = _bot_mentions(activity)
     text = activity.text or ""
+    if not mentions:
+        return text
     try:
         text = TurnContext.remove_recipient_mention(activity) or ""
     except (re.error, KeyError, TypeError, AttributeError):
         # botbuilder uses the mention text as a regular expression: names with special characters fail
-        for mention in TurnContext.get_mentions(activity):
-            props = mention.additional_properties or {}
-            mentioned = props.get("mentioned") or {}
-            if mentioned.get("id") == activity.recipient.id and isinstance(props.get("text"), str):
+        for props in mentions:
+            if isinstance(props.get("text"), str):
                 text = text.replace(props["text"], "")
     return _AT_TAG.sub("", text)
 
 
 def mentions_bot(activity: Activity) -> bool:
-    for mention in TurnContext.get_mentions(activity):
-        mentioned = (mention.additional_properties or {}).get("mentioned") or {}
-        if activity.recipient is not None and mentioned.get("id") == activity.recipient.id:
-            return True
-    return False
+    return bool(_bot_mentions(activity))
 
 
 def clean_text(text: str) -> str:
@@ -113,7 +124,7 @@ class SkillcoachTeamsBot(TeamsActivityHandler):
             return
         if not personal:
             await self.runtime.remember_team(activity)
-        text = clean_text(strip_mention(activity) if not personal else (activity.text or ""))
+        text = clean_text(strip_mention(activity))
         email, name = await self._member(turn_context)
         fields: dict[str, Any]
         if submit is not None:
@@ -201,6 +212,24 @@ class SkillcoachTeamsBot(TeamsActivityHandler):
         await turn_context.send_activity(Message(text=pointer).activity())
 
     # -- welcome -----------------------------------------------------------------------------
+    async def on_teams_members_added_dispatch(  # type: ignore[override]
+        self, members_added: list[ChannelAccount], team_info: TeamInfo, turn_context: TurnContext
+    ) -> None:
+        """botbuilder's version fails the whole update when one member cannot be read from the roster
+        (a guest, a member who already left): read each one, keep the plain account when that fails."""
+        bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else None
+        members: list[Any] = []
+        for account in members_added:
+            if account.id == bot_id or turn_context.activity.channel_id != TEAMS_CHANNEL:
+                members.append(account)
+                continue
+            try:
+                members.append(await TeamsInfo.get_member(turn_context, account.id))
+            except Exception as exc:
+                log.info("could not read the added Teams member %s: %s", account.id, exc)
+                members.append(account)
+        await self.on_teams_members_added(members, team_info, turn_context)
+
     async def on_teams_members_added(  # type: ignore[override]
         self, teams_members_added: list[TeamsChannelAccount], team_info: TeamInfo, turn_context: TurnContext
     ) -> None:

@@ -156,5 +156,10 @@ class MessagesEndpoint:
             authenticated, activity, self.runtime.bot.on_turn
         )
         if invoke_response:
-            return web.json_response(data=serializer_helper(invoke_response.body), status=invoke_response.status)
+            try:
+                body = serializer_helper(invoke_response.body)
+            except Exception as exc:  # botbuilder builds some error bodies it cannot serialise itself
+                log.info("unsupported Teams invoke %r: %s", activity.name, exc)
+                return _error(501, f"invoke {activity.name!r} is not supported")
+            return web.json_response(data=body, status=invoke_response.status)
         return web.Response(status=201)

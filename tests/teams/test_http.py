@@ -136,3 +136,39 @@ async def test_not_mounted_without_app_id_when_disabled(tmp_path, catalog):
         assert "teams" not in srv.the_coach.messengers
     finally:
         await srv.stop()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda a: a.update(entities=[{"type": None}, {"text": "x"}, {"type": "mention"},
+                                     {"type": "mention", "mentioned": "bot"}]),
+        lambda a: a.update(value="a string"),
+        lambda a: a.update(value={"_values": [1, 2], "selection": "0"}),
+        lambda a: a.update(value={"choice": {"nested": True}, "prompt_id": ["x"]}),
+        lambda a: a.update(text="<at>skillcoach</at>"),
+        lambda a: a.update(text="\u0000\u202e" + "é" * 5000),
+        lambda a: a["from"].pop("aadObjectId"),
+        lambda a: a.update(type="messageReaction", reactionsAdded=[{"type": "like"}]),
+        lambda a: a.update(type="typing"),
+        lambda a: a.update(type="invoke", name="adaptiveCard/action", value={"action": {}}),
+        lambda a: a.update(type="conversationUpdate", membersAdded=[{"id": "29:unknown"}]),
+        lambda a: a.update(type="installationUpdate", action="remove"),
+        lambda a: a.update(type="somethingNew"),
+    ],
+)
+async def test_odd_but_well_formed_activities_never_fail_the_turn(server, connector, caplog, change):
+    activity = A.message(connector.url, member(1), "hello")
+    change(activity)
+    status, _ = await server.post(activity)
+    assert status in (200, 201, 501)
+    assert "Teams turn failed" not in caplog.text
+
+
+async def test_incomplete_single_tenant_configuration_is_a_clear_error(tmp_path, catalog):
+    from bot.errors import ConfigError
+
+    settings = store_settings(tmp_path, microsoft_app_id="00000000-0000-0000-0000-000000000001",
+                              microsoft_app_type="SingleTenant", microsoft_app_password="x")
+    with pytest.raises(ConfigError, match="APP_TENANTID"):
+        await Server(settings, catalog=catalog).start()
