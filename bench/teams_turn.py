@@ -1,12 +1,12 @@
 """Teams turn benchmark: one personal-chat turn, Activity in → message posted at the connector.
 
-    python bench/teams_turn.py [--turns 400] [--profiles 10000] [--users 50] [--store tinydb|memory]
+    python bench/teams_turn.py [--turns 400] [--profiles 10000] [--users 50] [--store tinydb|memory] [--text help]
 
 Both sides run in this process on 127.0.0.1, in the same run and through the same fake Bot Framework
 connector (tests/fakes/bf_connector.py):
 
-* skillcoach: the real server (`create_app`), store holding `--profiles` profiles, the turn `help`
-  from one of `--users` users (each user's roster lookup is cached after a warm-up turn);
+* skillcoach: the real server (`create_app`), store holding `--profiles` profiles, the turn `--text`
+  (default `help`) from one of `--users` users (each user's roster lookup is cached after a warm-up turn);
 * reference: a minimal botbuilder echo bot (CloudAdapter + ActivityHandler, `send_activity(text)`).
 
 The two are measured in alternating blocks so drift hits both. Latency is the HTTP round trip of the
@@ -93,7 +93,7 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def run(turns: int, profiles: int, users: int, kind: str) -> None:
+async def run(turns: int, profiles: int, users: int, kind: str, text: str = "help") -> None:
     from bot.server import COACH, create_app
 
     roster = [member(n) for n in range(1, users + 1)]
@@ -114,7 +114,7 @@ async def run(turns: int, profiles: int, users: int, kind: str) -> None:
         async with aiohttp.ClientSession() as session:
             async def turn(target: str, n: int) -> float:
                 user = roster[n % users]
-                body = json.dumps(A.message(connector.url, user, "help")).encode()
+                body = json.dumps(A.message(connector.url, user, text)).encode()
                 before = len(connector.calls)
                 t0 = time.perf_counter()
                 async with session.post(target, data=body, headers={"Content-Type": "application/json"}) as resp:
@@ -154,7 +154,7 @@ async def run(turns: int, profiles: int, users: int, kind: str) -> None:
         return (f"{name:<22} p50 {statistics.median(lat) * 1000:7.2f} ms   p99 {pct(lat, 0.99) * 1000:7.2f} ms"
                 f"   {len(lat) / total:7.1f} turns/s")
 
-    print(f"Teams turn benchmark: {turns} turns each, {users} users, {profiles} profiles stored "
+    print(f"Teams turn benchmark: {turns} turns of {text!r} each, {users} users, {profiles} profiles stored "
           f"({kind} store, filled in {fill_s:.1f} s)")
     print(line("skillcoach (Teams)", coach_lat, t_coach))
     print(line("botbuilder echo bot", echo_lat, t_echo))
@@ -168,8 +168,9 @@ def main() -> None:
     parser.add_argument("--profiles", type=int, default=10_000)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--store", choices=("tinydb", "memory"), default="tinydb")
+    parser.add_argument("--text", default="help", help="what each user says (e.g. 'my plan')")
     args = parser.parse_args()
-    asyncio.run(run(args.turns, args.profiles, args.users, args.store))
+    asyncio.run(run(args.turns, args.profiles, args.users, args.store, args.text))
 
 
 if __name__ == "__main__":
