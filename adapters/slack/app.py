@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import replace
 from typing import Any
@@ -83,6 +84,7 @@ PERMANENT_ERRORS = {
 RENDER_ERRORS = {"invalid_blocks", "invalid_blocks_format", "msg_too_long", "too_many_attachments"}
 
 USER_CACHE_SECONDS = 3600.0
+SEEN_IN_MEMORY = 20_000   # event ids this process remembers (the store remembers all, for 3 days)
 MENTION_RE = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
 
@@ -116,6 +118,13 @@ def _get(data: Any, *path: str) -> Any:
 def _str(data: Any, *path: str) -> str | None:
     value = _get(data, *path)
     return value if isinstance(value, str) and value else None
+
+
+def is_retry(request: Any) -> bool:
+    """Whether Slack marked this delivery as a retry (HTTP header, or Socket Mode's retry_attempt)."""
+    values = getattr(request, "headers", {}).get("x-slack-retry-num") or ["0"]
+    value = values[0] if isinstance(values, (list, tuple)) else values
+    return str(value).strip() not in ("", "0")
 
 
 def delivery_error(exc: SlackApiError) -> DeliveryError:
@@ -154,6 +163,7 @@ class SlackAdapter:
         self.user_cache_seconds = user_cache_seconds
         self._users: dict[str, tuple[float, str | None, str | None]] = {}
         self._dm: dict[str, str] = {}
+        self._seen: OrderedDict[str, None] = OrderedDict()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._socket: Any = None
         self._socket_task: asyncio.Task[None] | None = None
@@ -274,11 +284,31 @@ class SlackAdapter:
             self._dm[user_id] = channel
         return channel or user_id
 
-    async def _first(self, event_id: str) -> bool:
+    async def _first(self, event_id: str, *, retried: bool = False) -> bool:
+        """True if this event, command or press is new and should be processed.
+
+        Every id is recorded in the store (`coach.first_time`, persistent and shared between processes)
+        and in a bounded in-process memory. A delivery Slack marks as a retry (X-Slack-Retry-Num ≥ 1, or
+        a Socket Mode retry_attempt) waits for the store's answer, so a retry after a restart, or on
+        another process, does nothing twice. A first delivery is only checked against this process's
+        memory and its record is written alongside the turn instead of before it: Slack sends an event
+        again only as a marked retry, seconds after the original, when the record has long been written.
+        """
+        if event_id in self._seen:
+            return False
+        self._seen[event_id] = None
+        if len(self._seen) > SEEN_IN_MEMORY:
+            self._seen.popitem(last=False)
+        if retried:
+            return await self._record(event_id)
+        self.spawn(self._record(event_id))
+        return True
+
+    async def _record(self, event_id: str) -> bool:
         try:
             return await self.coach.first_time(PLATFORM, event_id)
         except StoreError as exc:  # better twice than never: process it
-            log.warning("could not check Slack event %s for repeats: %s", event_id, exc)
+            log.warning("could not record Slack event %s against repeats: %s", event_id, exc)
             return True
 
     # -- delivery --------------------------------------------------------------------------------
@@ -333,10 +363,10 @@ class SlackAdapter:
         )
 
     # -- events (bolt acknowledges these itself, before the listener runs) ------------------------
-    async def _on_message(self, body: dict[str, Any]) -> None:
-        self.spawn(self._dm_message(body))
+    async def _on_message(self, body: dict[str, Any], request: Any) -> None:
+        self.spawn(self._dm_message(body, retried=is_retry(request)))
 
-    async def _dm_message(self, body: dict[str, Any]) -> None:
+    async def _dm_message(self, body: dict[str, Any], *, retried: bool = False) -> None:
         event = body.get("event") or {}
         user, channel, event_id = _str(event, "user"), _str(event, "channel"), _str(body, "event_id")
         if (
@@ -344,22 +374,22 @@ class SlackAdapter:
             or event.get("bot_id") or event.get("bot_profile") or not user or not channel or not event_id
         ):
             return
-        if not await self._first(event_id):
+        if not await self._first(event_id, retried=retried):
             return
         self._dm[user] = channel
         text = unescape(event.get("text") if isinstance(event.get("text"), str) else "")
         await self._turn(self._incoming(user, channel, event_id, text=text), channel)
 
-    async def _on_mention(self, body: dict[str, Any]) -> None:
-        self.spawn(self._mention(body))
+    async def _on_mention(self, body: dict[str, Any], request: Any) -> None:
+        self.spawn(self._mention(body, retried=is_retry(request)))
 
-    async def _mention(self, body: dict[str, Any]) -> None:
+    async def _mention(self, body: dict[str, Any], *, retried: bool = False) -> None:
         """A short public pointer in the channel; the conversation itself goes to the DM."""
         event = body.get("event") or {}
         user, channel, event_id = _str(event, "user"), _str(event, "channel"), _str(body, "event_id")
         if not user or not channel or not event_id or event.get("bot_id"):
             return
-        if not await self._first(event_id):
+        if not await self._first(event_id, retried=retried):
             return
         if not channel.startswith("D"):
             try:

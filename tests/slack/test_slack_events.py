@@ -97,6 +97,26 @@ async def test_a_retried_event_is_processed_once(server: SlackServer, slack: Fak
     assert len(slack.posts()) == first
 
 
+async def test_the_same_event_delivered_twice_at_once_is_processed_once(server: SlackServer, slack: FakeSlack):
+    import asyncio
+
+    payload = dm_event(USER, "help")
+    statuses = await asyncio.gather(server.event(payload), server.event(payload), server.event(payload, retry=1))
+    assert [s for s, _ in statuses] == [200, 200, 200]
+    await server.idle()
+    alone = len(slack.posts())
+    await server.event(dm_event(OTHER, "help"))
+    await server.idle()
+    assert len(slack.posts()) == 2 * alone     # the same number of replies as one new event gets
+
+
+async def test_every_processed_event_is_recorded_in_the_store(server: SlackServer, slack: FakeSlack):
+    payload = dm_event(USER, "help")
+    await server.event(payload)
+    await server.idle()
+    assert not await server.coach.first_time("slack", payload["event_id"])
+
+
 async def test_a_retry_after_a_restart_is_still_processed_once(slack: FakeSlack, db_path, catalog):
     payload = dm_event(USER, "help")
     srv, _ = await start_server(settings_for(slack, db_path), make_store(db_path), catalog)
