@@ -31,8 +31,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("skillcoach.teams")
 
-_SPACES = re.compile(r"\s+")
-_AT_TAG = re.compile(r"<at[^>]*>.*?</at>", re.IGNORECASE | re.DOTALL)
+_SPACES = re.compile(r"[ \t\u00a0]+")
+_AT_TAG = re.compile(r"<at[^>]*>(.*?)</at>", re.IGNORECASE | re.DOTALL)
 
 # Words that are commands (as Slack's slash commands are); everything else goes to the core as text.
 _COMMAND_WORDS: tuple[tuple[tuple[str, ...], str], ...] = (
@@ -68,19 +68,18 @@ def _bot_mentions(activity: Activity) -> list[dict[str, Any]]:
 
 
 def strip_mention(activity: Activity) -> str:
-    """The message text without the @-mention of the bot (and without leftover mention markup)."""
+    """The message text without the @-mention of the bot; other people's mentions keep their names."""
     mentions = _bot_mentions(activity)
     text = activity.text or ""
-    if not mentions:
-        return text
-    try:
-        text = TurnContext.remove_recipient_mention(activity) or ""
-    except (re.error, KeyError, TypeError, AttributeError):
-        # botbuilder uses the mention text as a regular expression: names with special characters fail
+    if mentions:
+        try:
+            text = TurnContext.remove_recipient_mention(activity) or ""
+        except (re.error, KeyError, TypeError, AttributeError):
+            pass  # botbuilder uses the mention text as a regular expression; the loop below does it plainly
         for props in mentions:
-            if isinstance(props.get("text"), str):
+            if isinstance(props.get("text"), str) and props["text"]:
                 text = text.replace(props["text"], "")
-    return _AT_TAG.sub("", text)
+    return _AT_TAG.sub(lambda m: m.group(1), text)
 
 
 def mentions_bot(activity: Activity) -> bool:
@@ -88,7 +87,9 @@ def mentions_bot(activity: Activity) -> bool:
 
 
 def clean_text(text: str) -> str:
-    return _SPACES.sub(" ", html.unescape(text).replace("\u00a0", " ")).strip()
+    """Entities decoded, runs of spaces collapsed, line breaks kept."""
+    lines = (_SPACES.sub(" ", line).strip() for line in html.unescape(text).replace("\r\n", "\n").split("\n"))
+    return "\n".join(line for line in lines if line)
 
 
 def user_id_of(account: ChannelAccount | None) -> str | None:
@@ -116,7 +117,8 @@ class SkillcoachTeamsBot(TeamsActivityHandler):
         submit = parse_submit(activity.value) if activity.value is not None else None
         if not personal and submit is None and not mentions_bot(activity):
             return  # channel chatter not addressed to the bot
-        if activity.id and not await self.coach.first_time("teams", activity.id):
+        # activity ids are unique within a conversation: the pair is the event's identity
+        if activity.id and not await self.coach.first_time("teams", f"{activity.conversation.id}|{activity.id}"):
             log.info("duplicate Teams activity %s ignored", activity.id)
             return
         user_id = user_id_of(activity.from_property)

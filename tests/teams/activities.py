@@ -19,6 +19,12 @@ def _next_id() -> str:
     return f"1{next(_ids):012d}"
 
 
+def event_key(activity: dict[str, Any]) -> str:
+    """The deduplication key the adapter records for an activity."""
+    conversation = activity["conversation"]["id"] if isinstance(activity.get("conversation"), dict) else ""
+    return f"{conversation}|{activity['id']}"
+
+
 def sender(user: dict[str, Any]) -> dict[str, Any]:
     return {"id": user["id"], "name": user["name"], "aadObjectId": user["aadObjectId"]}
 
@@ -63,7 +69,8 @@ def submit(service_url: str, data: dict[str, Any], reply_to: str, user: dict[str
 
 
 def channel_message(service_url: str, user: dict[str, Any] | None = None, text: str = "grow", *,
-                    mention: bool = True) -> dict[str, Any]:
+                    mention: bool = True, others: tuple[dict[str, Any], ...] = ()) -> dict[str, Any]:
+    """A channel message; `others` are people mentioned in `text` as <at>Name</at>."""
     user = user or member(1)
     mid = _next_id()
     body = f"<at>{BOT['name']}</at> {text}" if mention else text
@@ -74,9 +81,11 @@ def channel_message(service_url: str, user: dict[str, Any] | None = None, text: 
         "teamsChannelId": GENERAL, "teamsTeamId": TEAM["id"],
         "channel": {"id": GENERAL}, "team": TEAM, "tenant": {"id": TENANT},
     }
-    if mention:
-        activity["entities"] = [{"type": "mention", "text": f"<at>{BOT['name']}</at>",
-                                 "mentioned": {"id": BOT["id"], "name": BOT["name"]}}]
+    entities = [{"type": "mention", "text": f"<at>{BOT['name']}</at>",
+                 "mentioned": {"id": BOT["id"], "name": BOT["name"]}}] if mention else []
+    entities += [{"type": "mention", "text": f"<at>{o['name']}</at>",
+                  "mentioned": {"id": o["id"], "name": o["name"]}} for o in others]
+    activity["entities"] = entities
     return activity
 
 

@@ -127,7 +127,7 @@ async def test_tokens_that_do_not_check_out_get_401(secured, connector, bf_auth,
     status, _ = await secured.post(activity, headers={"Authorization": f"Bearer {token}"})
     assert status == 401
     assert connector.calls == []
-    assert await secured.the_coach.first_time("teams", activity["id"])  # not even recorded as seen
+    assert await secured.the_coach.first_time("teams", A.event_key(activity))  # not even recorded as seen
 
 
 async def test_a_forged_signature_gets_401(secured, connector, bf_auth):

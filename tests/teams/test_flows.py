@@ -42,6 +42,11 @@ async def test_the_same_activity_twice_is_answered_once(server, connector):
     status, _ = await server.post(activity)
     assert status == 201
     assert len(connector.messages()) == first
+    assert not await server.the_coach.first_time("teams", A.event_key(activity)), "the key the tests check"
+    # the same id in another conversation is another event
+    other = A.message(connector.url, member(2), "hello", id=activity["id"])
+    await server.post(other)
+    assert len(connector.messages()) > first
 
 
 async def test_welcome_on_personal_install_once(server, connector):
@@ -110,6 +115,19 @@ async def test_channel_mention_is_stripped_and_answered_privately(server, connec
     # the private chat is now the user's address
     record = await coach.store.get(ADDRESSES, "teams:aad-03")
     assert record.data["address"]["conversation"]["id"] == personal_id(user)
+
+
+async def test_other_mentions_keep_their_names(server, connector, monkeypatch):
+    seen = []
+
+    async def spy(incoming):
+        seen.append(incoming)
+        return [Reply("ok")]
+
+    monkeypatch.setattr(server.the_coach, "handle", spy)
+    text = "nudge team <at>Report 02</at>   and\n<at>Report 03</at> &amp; co"
+    await server.post(A.channel_message(connector.url, member(1), text, others=(member(2), member(3))))
+    assert (seen[0].command, seen[0].text) == ("nudge-team", "Report 02 and\nReport 03 & co")
 
 
 async def test_channel_message_without_mention_is_ignored(server, connector):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import json
 
 import pytest
@@ -13,13 +14,13 @@ from tests.teams import activities as A
 from tests.teams.conftest import Server, store_settings
 
 
-async def nothing_stored(server: Server, event_id: str) -> bool:
+async def nothing_stored(server: Server, activity: dict) -> bool:
     store = server.the_coach.store
     for collection in (ADDRESSES, PROFILES, CONVERSATIONS):
         async for _ in store.scan(collection):
             return False
     # the event was not even recorded as seen
-    return await server.the_coach.first_time("teams", event_id)
+    return await server.the_coach.first_time("teams", A.event_key(activity))
 
 
 def _b64(obj) -> str:
@@ -66,12 +67,13 @@ async def test_malformed_requests(server, connector, raw, content_type, status):
     ],
 )
 async def test_activities_of_the_wrong_shape_get_400_and_store_nothing(server, connector, change):
-    activity = A.message(connector.url, member(1), "hello")
+    original = A.message(connector.url, member(1), "hello")
+    activity = copy.deepcopy(original)
     change(activity)
     status, _ = await server.post(activity)
     assert status == 400
     assert connector.calls == []
-    assert await nothing_stored(server, activity["id"])
+    assert await nothing_stored(server, original)
 
 
 async def test_oversized_body_gets_413(server, connector):
@@ -79,7 +81,7 @@ async def test_oversized_body_gets_413(server, connector):
     status, _ = await server.post(activity)
     assert status == 413
     assert connector.calls == []
-    assert await nothing_stored(server, activity["id"])
+    assert await nothing_stored(server, activity)
 
 
 async def test_long_text_within_the_limit_is_answered(server, connector):
@@ -120,7 +122,7 @@ async def test_with_an_app_id_requests_without_a_valid_token_get_401(secured, co
     status, body = await secured.post(activity, headers=headers)
     assert status == 401, body
     assert connector.calls == []
-    assert await nothing_stored(secured, activity["id"])
+    assert await nothing_stored(secured, activity)
 
 
 async def test_with_an_app_id_malformed_input_is_still_400_not_401(secured, connector):
