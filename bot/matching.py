@@ -194,7 +194,7 @@ def pick_choice(text: str, choices: list[Choice] | tuple[Choice, ...]) -> Choice
     if not raw or not choices:
         return None
     key = normalise(raw)
-    if key.isdigit():
+    if re.fullmatch(r"[0-9]{1,4}", key):
         n = int(key)
         return choices[n - 1] if 1 <= n <= len(choices) else None
     for c in choices:
@@ -232,7 +232,7 @@ def pick_many(text: str, choices: list[Choice] | tuple[Choice, ...]) -> tuple[li
     rest: list[str] = []
     pieces = split_list(text)
     # "1 3 4" typed with spaces
-    if pieces and all(re.fullmatch(r"[\d\s]+", p) for p in pieces):
+    if pieces and all(re.fullmatch(r"[0-9\s]+", p) for p in pieces):
         pieces = [d for p in pieces for d in p.split()]
     for piece in pieces:
         c = pick_choice(piece, choices)

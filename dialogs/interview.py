@@ -108,10 +108,14 @@ def answer_role(ctx: Ctx, inc: Incoming) -> S:
 
 def _ask_confirm(ctx: Ctx, which: str) -> None:
     role = ctx.coach.catalog.roles[ctx.data[f"{which}_candidates"][0]]
-    ctx.ask(
-        M.CONFIRM_ROLE.format(article=article(role.title), title=role.title),
-        [Choice("yes", M.YES_THATS_ME), Choice("no", M.NO_SOMETHING_ELSE)],
-    )
+    if which == "role":
+        ctx.ask(
+            M.CONFIRM_ROLE.format(article=article(role.title), title=role.title),
+            [Choice("yes", M.YES_THATS_ME), Choice("no", M.NO_SOMETHING_ELSE)],
+        )
+    else:
+        ctx.ask(M.CONFIRM_TARGET.format(title=role.title),
+                [Choice("yes", M.YES_THAT_ONE), Choice("no", M.NO_SOMETHING_ELSE)])
 
 
 def ask_role_confirm(ctx: Ctx) -> None:
