@@ -28,6 +28,7 @@ MAX_TEXTBLOCK = 6_000       # one TextBlock's text
 MAX_BUTTONS = 5             # single choices shown as buttons up to this many
 MAX_EXPANDED = 5            # a choice set is drawn expanded (radio buttons / checkboxes) up to this many
 MAX_LABEL = 200
+FACTS_PER_SET = 20
 SELECTION_INPUT = "selection"
 COMMANDS_FROM_CARDS = frozenset({"grow", "help"})
 
@@ -107,10 +108,10 @@ def card_body(card: Card) -> list[dict[str, Any]]:
         if section.heading:
             body.append({"type": "TextBlock", "text": teams_markdown(section.heading), "size": "Medium",
                          "weight": "Bolder", "wrap": True, "separator": True, "spacing": "Medium"})
-        if section.facts:
-            body.append({"type": "FactSet", "facts": [
-                {"title": teams_markdown(label), "value": teams_markdown(value)} for label, value in section.facts
-            ]})
+        facts = [{"title": teams_markdown(label)[:MAX_LABEL], "value": teams_markdown(value)[:MAX_TEXTBLOCK]}
+                 for label, value in section.facts]
+        for start in range(0, len(facts), FACTS_PER_SET):  # small sets, so a long card can be split
+            body.append({"type": "FactSet", "facts": facts[start:start + FACTS_PER_SET]})
         if section.lines:
             body.extend(text_blocks("\n".join(section.lines)))
     return body

@@ -79,3 +79,13 @@ def test_parse_submit(value, expected):
 
 def test_welcome_command_submit():
     assert parse_submit({"command": "grow"}).command == "grow"
+
+
+def test_many_facts_are_split_into_cards_that_fit():
+    facts = tuple((f"Skill {i}", "x" * 400) for i in range(200))
+    messages = render(Reply(card=Card("Team skills", sections=(CardSection("Where the team grows", facts=facts),),
+                                      kind="report")))
+    assert len(messages) > 1
+    assert all(len(json.dumps(m.card).encode()) <= MAX_BYTES for m in messages)
+    shown = [f["title"] for m in messages for e in m.card["body"] if e["type"] == "FactSet" for f in e["facts"]]
+    assert shown == [f"Skill {i}" for i in range(200)]
