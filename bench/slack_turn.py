@@ -253,6 +253,17 @@ async def run(args: argparse.Namespace) -> None:
             async def nothing() -> None:
                 return None
 
+            core_times: list[float] = []
+            real_handle = adapter.coach.handle
+
+            async def timed_handle(incoming):  # how much of a turn is the core (dialogs + store)
+                t0 = time.perf_counter()
+                try:
+                    return await real_handle(incoming)
+                finally:
+                    core_times.append(time.perf_counter() - t0)
+
+            adapter.coach.handle = timed_handle
             reference = Side("minimal bolt app", ref_url, nothing)
             ours = Side("skillcoach", sc_url, adapter.drain)
             users = [f"U9{i:07d}" for i in range(args.users)]
@@ -264,6 +275,7 @@ async def run(args: argparse.Namespace) -> None:
 
                 for side in (ours, reference):
                     side.wall, side.turns = 0.0, 0
+                core_times.clear()
                 block = 20
                 ref_help: list[float] = []
                 our_help: list[float] = []
@@ -278,6 +290,8 @@ async def run(args: argparse.Namespace) -> None:
                     done += block
 
                 seq = {side.name: side.turns / side.wall for side in (ours, reference)}
+                core_help = list(core_times)
+                core_times.clear()
                 interview: list[float] = []
                 ref_interview: list[float] = []
                 n_interviews = max(1, args.turns // len(SCRIPT))
@@ -287,6 +301,7 @@ async def run(args: argparse.Namespace) -> None:
                         interview.append(await one_turn(session, fake, ours, user, text))
                         ref_interview.append(await one_turn(session, fake, reference, user, text))
 
+                core_interview = list(core_times)
                 conc_users = [f"U7{i:07d}" for i in range(args.concurrency)]
                 conc_ref = [f"U6{i:07d}" for i in range(args.concurrency)]
                 our_tps = await throughput(session, fake, ours, conc_users, SCRIPT)
@@ -306,6 +321,9 @@ async def run(args: argparse.Namespace) -> None:
             print(f"{'skillcoach, help':38} {h50:8.2f} {h99:8.2f} {seq[ours.name]:8.0f}")
             print(f"{'minimal bolt app, interview texts':38} {ri50:8.2f} {ri99:8.2f}")
             print(f"{'skillcoach, interview steps':38} {i50:8.2f} {i99:8.2f}")
+            print(f"{'  of which Coach.handle, help':38} {stats(core_help)[0]:8.2f} {stats(core_help)[1]:8.2f}")
+            print(f"{'  of which Coach.handle, interview':38} {stats(core_interview)[0]:8.2f} "
+                  f"{stats(core_interview)[1]:8.2f}")
             print(f"p50 ratio skillcoach/minimal: help {h50 / r50:.2f}x, interview steps {i50 / ri50:.2f}x "
                   f"(target <= 3x)")
             print(f"throughput with {args.concurrency} users at once (interview script): skillcoach "

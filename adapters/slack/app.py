@@ -291,8 +291,8 @@ class SlackAdapter:
         and in a bounded in-process memory. A delivery Slack marks as a retry (X-Slack-Retry-Num ≥ 1, or
         a Socket Mode retry_attempt) waits for the store's answer, so a retry after a restart, or on
         another process, does nothing twice. A first delivery is only checked against this process's
-        memory and its record is written alongside the turn instead of before it: Slack sends an event
-        again only as a marked retry, seconds after the original, when the record has long been written.
+        memory, and its record is written as soon as the work for it is done (answers sent), off the
+        path of the answer: Slack sends an event again only as a marked retry, seconds after the original.
         """
         if event_id in self._seen:
             return False
@@ -301,7 +301,11 @@ class SlackAdapter:
             self._seen.popitem(last=False)
         if retried:
             return await self._record(event_id)
-        self.spawn(self._record(event_id))
+        task = asyncio.current_task()
+        if task is None:
+            self.spawn(self._record(event_id))
+        else:
+            task.add_done_callback(lambda _: self.spawn(self._record(event_id)))
         return True
 
     async def _record(self, event_id: str) -> bool:
@@ -350,7 +354,11 @@ class SlackAdapter:
     async def _turn(self, incoming: Incoming, channel: str) -> None:
         email, name = await self.user_info(incoming.user_id)
         incoming = replace(incoming, email=email, name=name)
-        replies = await self.coach.handle(incoming)
+        try:
+            replies = await self.coach.handle(incoming)
+        except Exception:  # a bug in the core must still leave the person with an answer
+            log.exception("the core failed on a turn of %s", incoming.user_key)
+            replies = [Reply(T.TURN_FAILED)]
         try:
             await self.post_replies(channel, replies)
         except DeliveryError as exc:

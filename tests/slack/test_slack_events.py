@@ -205,3 +205,16 @@ async def test_a_429_storm_still_delivers_every_reply_exactly_once(server: Slack
     assert len(slack.limited) == 4          # the fake really answered 429 four times
     assert stormy == calm                   # every reply once, in order
     assert [c.args["user"] for c in slack.of("users.info")] == [OTHER, USER]
+
+
+async def test_a_failing_core_still_leaves_the_person_with_an_answer(server: SlackServer, slack: FakeSlack, caplog):
+    from adapters.slack import texts as T
+
+    async def broken(incoming):
+        raise RuntimeError("a bug")
+
+    server.coach.handle = broken
+    status, _ = await server.event(dm_event(USER, "help"))
+    assert status == 200
+    await server.idle()
+    assert [p["text"] for p in slack.posts(dm_of(USER))] == [T.TURN_FAILED]
