@@ -124,3 +124,18 @@ async def test_grow_is_acknowledged_while_the_store_is_stuck(slack: FakeSlack, d
     finally:
         store.gate.set()
         await stop_server(srv)
+
+
+async def test_grow_my_data_arrives_as_code_blocks_in_the_dm(server: SlackServer, slack: FakeSlack):
+    import json
+
+    await server.command("/grow", "")
+    await server.idle()
+    await server.command("/grow", "my data")
+    await server.idle()
+    code = [b["text"]["text"] for p in slack.posts(dm_of(USER)) for b in p["blocks"]
+            if b["type"] == "section" and b["text"]["text"].startswith("```")]
+    assert code, "the export is shown as code"
+    exported = "".join(c.removeprefix("```\n").removesuffix("\n```") for c in code)
+    data = json.loads(exported.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
+    assert data["user"] == f"slack:{USER}"
