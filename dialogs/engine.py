@@ -76,9 +76,8 @@ class Ctx:
         choices = self.open_choices()
         if self.incoming.choices is not None:
             wanted = set(self.incoming.choices)
-            picked = [c for c in choices if c.value in wanted]
-            rest = [self.incoming.text] if self.incoming.text.strip() else []
-            return picked, rest
+            # adapters put the chosen labels in `text` too; the values are what counts
+            return [c for c in choices if c.value in wanted], []
         if self.incoming.choice is not None:
             return [c for c in choices if c.value == self.incoming.choice], []
         return pick_many(self.incoming.text, choices)
