@@ -204,8 +204,8 @@ def attachment_blocks(reply: Reply) -> list[dict[str, Any]]:
     dumped = escape(json.dumps(reply.attachment, indent=2, ensure_ascii=False, sort_keys=True, default=str))
     blocks: list[dict[str, Any]] = []
     if reply.attachment_name:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn",
-                                                   "text": T.DATA_HEADER.format(name=escape(reply.attachment_name))}})
+        header = T.DATA_HEADER.format(name=escape(reply.attachment_name))
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": header}})
     fence = 8  # the ``` before and after, and their newlines
     for chunk in split_text(dumped, MAX_SECTION_TEXT - fence):
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"```\n{chunk}\n```"}})
@@ -275,7 +275,8 @@ def home_view(summary: Any) -> dict[str, Any]:
         if summary.progress_total:
             done, total = summary.progress_done, summary.progress_total
             filled = round(10 * done / total) if total else 0
-            lines.append(T.HOME_PROGRESS.format(bar="▰" * filled + "▱" * (10 - filled), done=done, total=total))
+            bar = "▰" * filled + "▱" * (10 - filled)
+            lines.append(T.HOME_PROGRESS.format(bar=bar, done=done, total=total))
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}})
         buttons = [button("home_plan", T.BUTTON_SHOW_PLAN, "primary"), button("home_restart", T.BUTTON_RESTART)]
         if summary.in_interview:
@@ -302,7 +303,8 @@ def home_view(summary: Any) -> dict[str, Any]:
     blocks.append({"type": "divider"})
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": T.HOME_PRIVACY}]})
     blocks.append({"type": "actions", "block_id": "home_data_actions",
-                   "elements": [button("home_data", T.BUTTON_MY_DATA), button("home_forget", T.BUTTON_FORGET, "danger")]})
+                   "elements": [button("home_data", T.BUTTON_MY_DATA),
+                                button("home_forget", T.BUTTON_FORGET, "danger")]})
 
     card = getattr(summary, "plan_card", None)
     if isinstance(card, Card):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
@@ -127,8 +128,6 @@ async def test_grow_is_acknowledged_while_the_store_is_stuck(slack: FakeSlack, d
 
 
 async def test_grow_my_data_arrives_as_code_blocks_in_the_dm(server: SlackServer, slack: FakeSlack):
-    import json
-
     await server.command("/grow", "")
     await server.idle()
     await server.command("/grow", "my data")

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+from adapters.slack import texts as T
 from bot.store import ADDRESSES
 from tests.fakes.slack_api import BOT_ID, BOT_USER, FakeSlack, dm_of
 from tests.slack.conftest import (
-    CHANNEL, OTHER, USER, SlackServer, dm_event, envelope, make_store, next_id, settings_for, start_server,
+    CHANNEL, OTHER, USER, SlackServer, dm_event, envelope, make_store, settings_for, start_server,
     stop_server,
 )
-
-
-def _texts(posts: list[dict]) -> str:
-    return "\n".join(p.get("text", "") for p in posts)
 
 
 async def test_a_dm_gets_an_answer_in_the_dm_with_blocks_and_fallback_text(server: SlackServer, slack: FakeSlack):
@@ -98,8 +96,6 @@ async def test_a_retried_event_is_processed_once(server: SlackServer, slack: Fak
 
 
 async def test_the_same_event_delivered_twice_at_once_is_processed_once(server: SlackServer, slack: FakeSlack):
-    import asyncio
-
     payload = dm_event(USER, "help")
     statuses = await asyncio.gather(server.event(payload), server.event(payload), server.event(payload, retry=1))
     assert [s for s, _ in statuses] == [200, 200, 200]
@@ -207,9 +203,7 @@ async def test_a_429_storm_still_delivers_every_reply_exactly_once(server: Slack
     assert [c.args["user"] for c in slack.of("users.info")] == [OTHER, USER]
 
 
-async def test_a_failing_core_still_leaves_the_person_with_an_answer(server: SlackServer, slack: FakeSlack, caplog):
-    from adapters.slack import texts as T
-
+async def test_a_failing_core_still_leaves_the_person_with_an_answer(server: SlackServer, slack: FakeSlack):
     async def broken(incoming):
         raise RuntimeError("a bug")
 
