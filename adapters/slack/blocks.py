@@ -271,7 +271,7 @@ def home_view(summary: Any) -> dict[str, Any]:
     if summary.has_profile and summary.plan_title:
         lines = [T.HOME_PLAN.format(title=escape(summary.plan_title))]
         if summary.path:
-            lines.append(T.HOME_PATH.format(path=escape(summary.path)))
+            lines.append(T.HOME_PATH.format(path=escape(T.PATH_NAMES.get(summary.path, summary.path))))
         if summary.progress_total:
             done, total = summary.progress_done, summary.progress_total
             filled = round(10 * done / total) if total else 0

@@ -37,6 +37,7 @@ HOME_NO_PLAN = (
 HOME_IN_INTERVIEW = "You're part-way through your plan. Pick up where you left off — it takes a few minutes."
 HOME_PLAN = "*{title}*"
 HOME_PATH = "Path: *{path}*"
+PATH_NAMES = {"upskill": "upskilling — growing in the role you have", "reskill": "reskilling — moving to a new role"}
 HOME_PROGRESS = "Progress: {bar} {done} of {total} steps done"
 HOME_REMINDERS_ON = "*Reminders:* on — I'll check in now and then."
 HOME_REMINDERS_OFF = "*Reminders:* off."

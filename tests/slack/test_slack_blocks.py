@@ -140,9 +140,10 @@ def test_home_view_states():
     empty = B.home_view(HomeSummary(False, False, None, None, 0, 0, True, False))
     assert "home_start" in json.dumps(empty) and len(empty["blocks"]) <= B.MAX_HOME_BLOCKS
     card = Card("Plan", sections=tuple(CardSection(f"S{i}", ("l",)) for i in range(80)))
-    full = B.home_view(HomeSummary(True, False, "Your upskilling plan", "upskilling", 2, 5, False, True, card))
-    text = json.dumps(full)
-    assert "Your upskilling plan" in text and "2 of 5" in text and "home_reminders_on" in text
+    full = B.home_view(HomeSummary(True, False, "Your upskilling plan", "reskill", 2, 5, False, True, card))
+    text = json.dumps(full, ensure_ascii=False)
+    assert "Your upskilling plan" in text and "reskilling — moving to a new role" in text
+    assert "2 of 5" in text and "home_reminders_on" in text
     assert "home_sharing_off" in text and len(full["blocks"]) <= B.MAX_HOME_BLOCKS
 
 
