@@ -12,10 +12,10 @@ with an optional note. The command is answered at once with what will happen; de
    due jobs with a lease, and for each: resolves the person's platform id (file, else cached email
    lookup), re-checks opt-out and the frequency cap, reserves the person's nudge slot (an optimistic
    write of ``nudge_state/<email>``, which is what makes the cap hold across managers and processes),
-   waits for the platform's token bucket, sends, marks the slot "sent", and only then completes the job.
-   A job claimed again after a crash finds its own "sent" mark and completes without sending again; a
-   send that was in flight when the process died ("sending" mark) is not repeated either (at most once
-   for that in-doubt case, logged).
+   waits for the platform's token bucket, marks the slot "sending" (same write), sends, and then
+   completes the job. A job claimed again after a crash finds its own "sending" mark and completes
+   without sending again: sent exactly once when the process stops between sends (the reserve-send
+   step is shielded from task cancellation), at most once if it dies inside the platform call itself.
 3. `DeliveryError.retry_after` (Slack 429 / Teams throttling) releases the job with due = now +
    retry_after, blocks the platform's bucket for that long and lowers its rate by 10% (recovering by
    1% per successful send up to the configured rate).
@@ -160,13 +160,16 @@ def parse_args(text: str) -> NudgeRequest:
 
 # -- pacing --------------------------------------------------------------------------------------
 class TokenBucket:
-    """Paces sends to `rate` per second (burst 1); `penalize` honours a platform's Retry-After."""
+    """Paces sends to `rate` per second, evenly (one slot every 1/rate s, no burst): slots are planned
+    from the previous slot, not from when the sleep woke up, so timer overshoot does not add up.
+    `penalize` honours a platform's Retry-After and lowers the rate by 10%; `succeeded` recovers 1%."""
+
+    HEADROOM = 0.98   # pace 2% under the documented limit: timer jitter never crosses it
 
     def __init__(self, rate: float) -> None:
-        self.configured = max(0.01, float(rate))
+        self.configured = max(0.01, float(rate)) * self.HEADROOM
         self.rate = self.configured
-        self.tokens = 1.0
-        self.updated = time.monotonic()
+        self.next_slot = 0.0
         self.blocked_until = 0.0
         self._lock = asyncio.Lock()
 
@@ -174,20 +177,18 @@ class TokenBucket:
         async with self._lock:
             while True:
                 now = time.monotonic()
-                if now < self.blocked_until:
-                    await asyncio.sleep(self.blocked_until - now)
-                    continue
-                self.tokens = min(1.0, self.tokens + (now - self.updated) * self.rate)
-                self.updated = now
-                if self.tokens >= 1.0:
-                    self.tokens -= 1.0
-                    return
-                await asyncio.sleep((1.0 - self.tokens) / self.rate)
+                slot = max(self.next_slot, self.blocked_until, now)
+                if slot > now:
+                    await asyncio.sleep(slot - now)
+                    if self.blocked_until > slot:   # a Retry-After arrived while waiting
+                        continue
+                self.next_slot = slot + 1.0 / self.rate
+                return
 
     def penalize(self, retry_after: float) -> None:
         now = time.monotonic()
         self.blocked_until = max(self.blocked_until, now + max(0.0, retry_after))
-        self.tokens, self.updated = 0.0, max(now, self.blocked_until)
+        self.next_slot = max(self.next_slot, self.blocked_until)
         self.rate = max(self.configured * 0.25, self.rate * 0.9)
 
     def succeeded(self) -> None:
@@ -211,6 +212,8 @@ class NudgeService:
         self.wake = asyncio.Event()
         self.retry_due: dict[str, float] = {}   # jobs this worker put back, by key -> when due
         self.max_batch = 200                     # jobs claimed at once (about 2 s of sending)
+        self._finishing: set[asyncio.Task] = set()
+        self._fanouts: dict[str, dict[str, Any]] = {}   # fan-out records by id (their fields never change)
 
     @property
     def next_due(self) -> float | None:
@@ -289,57 +292,113 @@ class NudgeService:
 
     # -- the worker ------------------------------------------------------------------------------
     async def run(self, *, until_idle: bool = False) -> None:
-        """Process jobs until cancelled (or, with `until_idle`, until nothing is left to do)."""
-        while True:
-            busy = await self.work_once()
-            if busy:
-                continue
-            if until_idle and not await self._pending():
-                return
-            delay = IDLE_POLL
-            if self.next_due is not None:
-                delay = max(0.0, min(delay, self.next_due - self.coach.clock()))
-            self.wake.clear()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout=max(delay, 0.001))
+        """Process jobs until cancelled (or, with `until_idle`, until nothing is left to do).
+
+        A pipeline: up to `batch_size()` jobs are in flight (each waits for the platform's bucket,
+        then sends); more are claimed as soon as half of them are done, and finished jobs are recorded
+        and completed in groups while others are still sending.
+        """
+        inflight: set[asyncio.Task] = set()
+        done: list[tuple[Any, str | None]] = []
+        try:
+            while True:
+                size = self.batch_size()
+                claimed = 0
+                if len(inflight) <= size // 2:
+                    claimed += await self._expand_fanouts()
+                    for job in await self._claim(size - len(inflight)):
+                        task = asyncio.create_task(self._job_and_keep(job, done))
+                        inflight.add(task)
+                        task.add_done_callback(inflight.discard)
+                        claimed += 1
+                if len(done) >= max(1, size // 4) or (done and not inflight):
+                    batch, done[:] = list(done), []
+                    self._spawn_finish([j for j, _ in batch], [o for _, o in batch])
+                if claimed:
+                    continue
+                if inflight:
+                    await asyncio.wait(list(inflight), return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                if self._finishing:
+                    await asyncio.gather(*list(self._finishing), return_exceptions=True)
+                    continue
+                if until_idle and not await self._pending():
+                    return
+                self._fanouts.clear()
+                delay = IDLE_POLL
+                if self.next_due is not None:
+                    delay = max(0.0, min(delay, self.next_due - self.coach.clock()))
+                self.wake.clear()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), timeout=max(delay, 0.001))
+        finally:
+            for task in inflight:  # their shielded reserve-and-send parts still finish
+                task.cancel()
 
     async def _pending(self) -> bool:
         return bool(self.retry_due)
 
     async def work_once(self) -> bool:
         """Expand due fan-outs and deliver one batch of due nudges; True if anything was done."""
+        did = await self._expand_fanouts()
+        jobs = await self._claim(self.batch_size())
+        if not jobs:
+            return bool(did)
+        outcomes = await asyncio.gather(*(self._run_job(job, await self._fanout(job)) for job in jobs))
+        await self._finish(jobs, list(outcomes))
+        return True
+
+    async def _expand_fanouts(self) -> int:
+        """Turn due fan-outs into one job per person (idempotent: a job key is enqueued once)."""
         coach, store = self.coach, self.coach.store
-        did = False
-        for job in await store.claim(FANOUT_QUEUE, self.worker_id, limit=5, lease=LEASE_SECONDS, now=coach.clock()):
+        jobs = await store.claim(FANOUT_QUEUE, self.worker_id, limit=5, lease=LEASE_SECONDS, now=coach.clock())
+        for job in jobs:
             record = await store.get(FANOUTS, job.key)
             if record is not None:
-                for email in record.data["targets"]:
-                    await store.enqueue(NUDGE_QUEUE, f"{job.key}:{email}", {"fanout": job.key, "email": email})
+                targets = record.data["targets"]
+                for start in range(0, len(targets), 100):
+                    await asyncio.gather(*(
+                        store.enqueue(NUDGE_QUEUE, f"{job.key}:{email}", {"fanout": job.key, "email": email})
+                        for email in targets[start:start + 100]))
             await store.complete(FANOUT_QUEUE, job.key, self.worker_id)
-            did = True
-        jobs = await store.claim(NUDGE_QUEUE, self.worker_id, limit=self.batch_size(), lease=LEASE_SECONDS,
-                                 now=coach.clock())
+        return len(jobs)
+
+    async def _claim(self, limit: int) -> list:
+        if limit <= 0:
+            return []
+        jobs = await self.coach.store.claim(NUDGE_QUEUE, self.worker_id, limit=limit, lease=LEASE_SECONDS,
+                                            now=self.coach.clock())
         for job in jobs:
             self.retry_due.pop(job.key, None)
-        if not jobs:
-            return did
-        fanouts: dict[str, dict[str, Any]] = {}
-        for job in jobs:
-            fid = job.payload["fanout"]
-            if fid not in fanouts:
-                rec = await store.get(FANOUTS, fid)
-                fanouts[fid] = rec.data if rec else {}
-        outcomes = await asyncio.gather(*(self._run_job(job, fanouts[job.payload["fanout"]]) for job in jobs))
+        return jobs
+
+    async def _fanout(self, job) -> dict[str, Any]:
+        fid = job.payload["fanout"]
+        if fid not in self._fanouts:
+            record = await self.coach.store.get(FANOUTS, fid)
+            self._fanouts[fid] = record.data if record else {}
+        return self._fanouts[fid]
+
+    async def _job_and_keep(self, job, done: list) -> None:
+        outcome = await self._run_job(job, await self._fanout(job))
+        done.append((job, outcome))
+
+    def _spawn_finish(self, jobs, outcomes) -> None:
+        task = asyncio.create_task(self._finish(jobs, outcomes))
+        self._finishing.add(task)
+        task.add_done_callback(self._finishing.discard)
+
+    async def _finish(self, jobs, outcomes) -> None:
+        """Record a group's results in its fan-outs, then complete its jobs."""
+        store = self.coach.store
         by_fanout: dict[str, dict[str, str]] = {}
         for job, outcome in zip(jobs, outcomes):
             if outcome is not None and "email" in job.payload:
                 by_fanout.setdefault(job.payload["fanout"], {})[job.payload["email"]] = outcome
         for fid, results in by_fanout.items():
             await self._record(fid, results)
-        for job, outcome in zip(jobs, outcomes):
-            if outcome is not None:
-                await store.complete(NUDGE_QUEUE, job.key, self.worker_id, {"outcome": outcome})
-        return True
+        await asyncio.gather(*(store.complete(NUDGE_QUEUE, job.key, self.worker_id, {"outcome": outcome})
+                               for job, outcome in zip(jobs, outcomes) if outcome is not None))
 
     async def _run_job(self, job, fanout: dict[str, Any]) -> str | None:
         try:
@@ -365,9 +424,8 @@ class NudgeService:
         email, fid = job.payload["email"], job.payload["fanout"]
         platform = fanout.get("platform", "")
         state = await store.get(NUDGE_STATE, email)
-        if state and state.data.get("fanout") == fid and state.data.get("status") in ("sent", "sending"):
-            if state.data["status"] == "sending":
-                log.warning("nudge %s was in flight when a worker stopped; not sending it again", job.key)
+        if state and state.data.get("fanout") == fid and state.data.get("status") == "sending":
+            log.info("nudge %s was sent (or in flight) before a worker stopped; not sending it again", job.key)
             return "sent"
         if state and state.data.get("opted_out"):
             return "opted_out"
@@ -443,7 +501,6 @@ class NudgeService:
                 return "failed"
             await self._retry(job, min(60.0, 2.0 ** job.attempts))
             return None
-        await _set_status(store, email, fid, "sent")
         self.bucket(platform).succeeded()
         if profile_rec is not None:
             now = coach.clock()
