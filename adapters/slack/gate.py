@@ -243,9 +243,8 @@ def make_handler(
         headers["Content-Type"] = "application/json"
         bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=headers)
         bolt_response = await bolt.async_dispatch(bolt_request)
-        if bolt_response.status >= 500:
-            # A listener failed before acknowledging: say so plainly, without internals.
-            log.error("bolt answered %s for a %s request", bolt_response.status, retry and "retried" or "new")
+        if bolt_response.status >= 500:  # a listener failed before acknowledging (a bug on our side)
+            log.error("bolt answered %s to a checked Slack request", bolt_response.status)
         return await to_aiohttp_response(bolt_response)
 
     return slack_events

@@ -60,6 +60,19 @@ async def test_a_body_over_the_limit_is_413(server: SlackServer, slack: FakeSlac
     await _nothing_happened(server, slack)
 
 
+async def test_a_chunked_body_over_the_limit_is_413_too(server: SlackServer, slack: FakeSlack):
+    async def chunks():
+        for _ in range(MAX_BODY // 65536 + 2):
+            yield b"x" * 65536
+
+    ts = str(int(time.time()))
+    headers = {"Content-Type": "application/json", "X-Slack-Request-Timestamp": ts,
+               "X-Slack-Signature": "v0=" + "0" * 64}
+    async with server.session.post(server.url, data=chunks(), headers=headers) as response:
+        assert response.status == 413
+    await _nothing_happened(server, slack)
+
+
 async def test_malformed_bodies_are_400_with_a_short_json_error(server: SlackServer, slack: FakeSlack):
     form = "application/x-www-form-urlencoded"
     cases = [
