@@ -497,7 +497,9 @@ async def mentoring_intent(coach, incoming: Incoming, person: Person | None) -> 
 
 
 def register(coach) -> None:
-    """Install the introduction buttons and the `ask … to mentor me` / `mentoring …` phrases."""
+    """Install the introduction buttons and the `ask … to mentor me` / `mentoring …` phrases (once)."""
+    if coach.action_handlers.get("intro") is intro_action:
+        return
     coach.action_handlers["intro"] = intro_action
     coach.text_intents.append((("mentoring pause", "mentoring resume", "mentoring capacity", "mentoring status",
                                 "pause mentoring", "resume mentoring"), mentoring_intent))

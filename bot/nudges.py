@@ -833,7 +833,9 @@ async def _on_change(coach, user_key: str, what: str) -> None:
 
 
 def register(coach) -> None:
-    """Install `/nudge-team` / `nudge team` and the nudge buttons on a coach."""
+    """Install `/nudge-team` / `nudge team` and the nudge buttons on a coach (once; calling again is harmless)."""
+    if coach.command_handlers.get("nudge-team") is nudge_team_command:
+        return
     service(coach)
     coach.command_handlers["nudge-team"] = nudge_team_command
     coach.action_handlers["nudge"] = nudge_action
