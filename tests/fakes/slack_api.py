@@ -5,6 +5,9 @@ Start it with `async with FakeSlack() as slack:`; point the app at `slack.api_ur
 `await slack.wait_for(predicate)` waits until the recorded calls satisfy a condition.
 `slack.rate_limit("chat.postMessage", times=3, retry_after=0)` answers the next calls of a method
 with HTTP 429 (those calls are kept in `slack.limited`, not in `slack.calls`).
+`slack.slow("chat.postMessage", 0.3)` answers a method that much later (the call is recorded when it
+arrives: a slow answer, not a lost message). `Call.token` is the bot token the call came with, so
+tests with several processes (each with its own token) can tell who sent what.
 
 Socket Mode: `apps.connections.open` answers a ws:// URL of this server; the socket sends `hello`,
 then whatever `await slack.send_envelope(...)` is given, and keeps every acknowledgement the client
@@ -34,6 +37,7 @@ class Call:
     args: dict[str, Any]
     result: dict[str, Any] = field(default_factory=dict)
     at: float = field(default_factory=time.monotonic)
+    token: str = ""
 
 
 def dm_of(user_id: str) -> str:
@@ -49,6 +53,7 @@ class FakeSlack:
         self.limited: list[Call] = []
         self.socket_acks: list[dict[str, Any]] = []
         self._limits: dict[str, list[int]] = {}
+        self._latency: dict[str, float] = {}
         self._ts = itertools.count(1)
         self._changed = asyncio.Condition()
         self._sockets: list[web.WebSocketResponse] = []
@@ -83,6 +88,10 @@ class FakeSlack:
     def rate_limit(self, method: str, times: int, retry_after: int = 0) -> None:
         """Answer the next `times` calls of `method` with 429 and this Retry-After."""
         self._limits[method] = [times, retry_after]
+
+    def slow(self, method: str, seconds: float) -> None:
+        """Answer every later call of `method` `seconds` late (0: at once again)."""
+        self._latency[method] = seconds
 
     def email_of(self, user_id: str) -> str:
         return self.users.get(user_id, {}).get("email") or f"report-{user_id.lower()}@example.com"
@@ -143,7 +152,10 @@ class FakeSlack:
             return web.json_response({"ok": False, "error": "not_authed"})
         answer = getattr(self, "_" + method.replace(".", "_"), None)
         call.result = answer(args) if answer is not None else {"ok": False, "error": "unknown_method"}
+        call.token = auth[len("Bearer "):] if auth.startswith("Bearer ") else str(args.get("token", ""))
         await self._record(call)
+        if self._latency.get(method):
+            await asyncio.sleep(self._latency[method])
         return web.json_response(call.result)
 
     def _next_ts(self) -> str:
@@ -229,10 +241,11 @@ class FakeSlack:
     def connected(self) -> bool:
         return bool(self._sockets)
 
-    async def send_envelope(self, envelope_type: str, payload: dict[str, Any], envelope_id: str) -> None:
+    async def send_envelope(self, envelope_type: str, payload: dict[str, Any], envelope_id: str, *,
+                            retry_attempt: int = 0) -> None:
         """Send one Socket Mode envelope (events_api, slash_commands, interactive) to the client."""
         await self.wait_for(lambda s: s.connected)
         envelope = {"envelope_id": envelope_id, "type": envelope_type, "payload": payload,
-                    "accepts_response_payload": envelope_type != "events_api", "retry_attempt": 0,
-                    "retry_reason": ""}
+                    "accepts_response_payload": envelope_type != "events_api", "retry_attempt": retry_attempt,
+                    "retry_reason": "timeout" if retry_attempt else ""}
         await self._sockets[-1].send_str(json.dumps(envelope))

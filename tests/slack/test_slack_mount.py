@@ -19,7 +19,7 @@ from bot.store import ADDRESSES
 from bot.types import Choice, Reply
 from tests.fakes.slack_api import FakeSlack, dm_of
 from tests.slack.conftest import (
-    USER, SlackServer, dm_event, make_store, next_id, settings_for, start_server, stop_server,
+    USER, SlackServer, action_payload, dm_event, make_store, next_id, settings_for, start_server, stop_server,
 )
 
 
@@ -106,10 +106,31 @@ async def test_socket_mode_receives_an_event_acks_it_and_answers(slack: FakeSlac
         assert status in (404, 405)
 
         envelope_id = next_id("env-")
-        await slack.send_envelope("events_api", dm_event(USER, "help"), envelope_id)
+        event = dm_event(USER, "help")
+        await slack.send_envelope("events_api", event, envelope_id)
         acks = await slack.wait_for(lambda s: [a for a in s.socket_acks if a.get("envelope_id") == envelope_id])
         assert acks == [{"envelope_id": envelope_id}]
         await slack.wait_for(lambda s: s.posts(dm_of(USER)))
+        await srv.idle()
+        answered = len(slack.posts())
+
+        # Slack redelivers the same event as a retry: acknowledged, not answered again
+        retry_id = next_id("env-")
+        await slack.send_envelope("events_api", event, retry_id, retry_attempt=1)
+        await slack.wait_for(lambda s: [a for a in s.socket_acks if a.get("envelope_id") == retry_id])
+        await srv.idle()
+        assert len(slack.posts()) == answered
+
+        # a button press over the socket: acknowledged, the message updated, the core answers
+        button = {"type": "button", "action_id": "choose:0", "block_id": "prompt|welcome", "value": "start",
+                  "text": {"type": "plain_text", "text": "Let's start"}}
+        message = {"type": "message", "text": "Welcome", "ts": "1700000000.000009",
+                   "blocks": [{"type": "actions", "block_id": "prompt|welcome", "elements": [button]}]}
+        before = len(slack.posts())
+        press_id = next_id("env-")
+        await slack.send_envelope("interactive", action_payload(USER, message, dm_of(USER), button), press_id)
+        await slack.wait_for(lambda s: [a for a in s.socket_acks if a.get("envelope_id") == press_id])
+        await slack.wait_for(lambda s: s.of("chat.update") and len(s.posts()) > before)
         await srv.idle()
 
         # a slash command over the socket: acknowledged with the usage for an unknown subcommand
