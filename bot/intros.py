@@ -501,9 +501,31 @@ def register(coach) -> None:
     if coach.action_handlers.get("intro") is intro_action:
         return
     coach.action_handlers["intro"] = intro_action
+
+    async def listener(user_key: str, what: str) -> None:
+        if what == "forgotten":
+            await _forget(coach, user_key)
+
+    coach.on_change(listener)
     coach.text_intents.append((("mentoring pause", "mentoring resume", "mentoring capacity", "mentoring status",
                                 "pause mentoring", "resume mentoring"), mentoring_intent))
     coach.text_intents.append((("ask", "please ask"), ask_intent))
+
+
+async def _forget(coach, user_key: str) -> None:
+    """`forget me`: delete this user's requests (as requester) and their request history."""
+    await coach.store.delete(HISTORY, user_key)
+    platform, _, user_id = user_key.partition(":")
+    doomed: list[str] = []
+    async for record in coach.store.scan(INTROS):
+        data = record.data
+        if (data.get("requester") or {}).get("user_key") == user_key:
+            doomed.append(record.key)
+        elif data.get("platform") == platform and data.get("helper_user_id") == user_id:
+            doomed.append(record.key)
+            await coach.store.delete(HELPERS, data.get("helper", ""))
+    for key in doomed:
+        await coach.store.delete(INTROS, key)
 
 
 async def expiry_task(coach, *, interval: float = EXPIRY_POLL) -> None:

@@ -809,6 +809,9 @@ async def nudge_action(coach, incoming: Incoming) -> list[Reply]:
 
 async def _on_change(coach, user_key: str, what: str) -> None:
     """Keep the email-keyed opt-out and the identity cache in step with the user's profile."""
+    if what == "forgotten":
+        await _forget(coach, user_key)
+        return
     if what not in ("settings", "plan"):
         return
     record = await coach.store.get(PROFILES, user_key)
@@ -830,6 +833,24 @@ async def _on_change(coach, user_key: str, what: str) -> None:
             return state
 
         await update(coach.store, NUDGE_STATE, email, resume)
+
+
+async def _forget(coach, user_key: str) -> None:
+    """`forget me`: drop what nudges keep about this user, except an opt-out (so it stays honoured)."""
+    store = coach.store
+    platform, _, user_id = user_key.partition(":")
+    known = await store.get(IDENTITIES, f"{platform}#{user_id}")
+    person = coach.directory.by_platform(platform, user_id)
+    email = person.email if person else (known.data.get("email") if known else None)
+    await store.delete(IDENTITIES, f"{platform}#{user_id}")
+    if email:
+        await store.delete(IDENTITIES, f"{platform}:{email}")
+        state = await store.get(NUDGE_STATE, email)
+        if state is not None:
+            if state.data.get("opted_out"):
+                await store.put(NUDGE_STATE, email, {"opted_out": True})
+            else:
+                await store.delete(NUDGE_STATE, email)
 
 
 def register(coach) -> None:

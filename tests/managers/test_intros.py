@@ -141,3 +141,13 @@ def test_parse_ask():
         "report-15@example.com", "peer_coaching")
     assert intros.parse_ask("ask Report 13") == ("Report 13", None)
     assert intros.parse_ask("ask Report 13 to bake a cake") is None
+
+
+async def test_forget_me_removes_requests_and_history(make_coach):
+    coach = make_coach()
+    await with_plan(coach)
+    await coach.handle(say("ask Report 13 to mentor me"))
+    assert [r async for r in coach.store.scan(intros.INTROS)]
+    await coach.forget(f"slack:{REQUESTER}")
+    assert [r async for r in coach.store.scan(intros.INTROS)] == []
+    assert await coach.store.get(intros.HISTORY, f"slack:{REQUESTER}") is None

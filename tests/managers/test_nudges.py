@@ -319,3 +319,17 @@ async def test_nudge_buttons(make_coach):
     assert "won't remind you again for a while" in replies[0].text
     replies = await coach.handle(press("nudge:start", user=r4, prompt_id="nudge:f1"))
     assert replies and replies[-1].choices                # the interview's first question
+
+
+async def test_forget_me_keeps_only_the_opt_out(make_coach):
+    coach = make_coach()
+    r1, r2 = slack_id(report_email(1)), slack_id(report_email(2))
+    await coach.handle(cmd("nudge-team", user=MANAGER_A))
+    await drain(coach)
+    await coach.handle(press("nudge:stop", user=r1, prompt_id="nudge:x"))
+    await coach.forget(f"slack:{r1}")
+    await coach.forget(f"slack:{r2}")
+    assert (await coach.store.get(nudges.NUDGE_STATE, report_email(1))).data == {"opted_out": True}
+    assert await coach.store.get(nudges.NUDGE_STATE, report_email(2)) is None
+    assert await coach.store.get("identities", f"slack:{report_email(2)}") is None
+    assert await coach.store.get("identities", f"slack#{r2}") is None
