@@ -106,3 +106,57 @@ async def test_min_group_size_is_a_setting(make_coach):
     await team_with(coach, 3)
     replies = await coach.handle(cmd("team-skills", user=MANAGER_B))
     assert replies[0].card.summary == "3 people who agreed to share"
+
+
+def test_chart_png_is_a_valid_image():
+    import struct
+    import zlib
+
+    from bot.report import bar_chart_png
+
+    png = bar_chart_png([("SQL", 4), ("Python", 3)], title="Skills", width=300)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height = struct.unpack(">II", png[16:24])
+    assert width == 300 and height == 12 * 2 + 30 * 3
+    start = png.index(b"IDAT") + 4
+    length = struct.unpack(">I", png[start - 8:start - 4])[0]
+    raw = zlib.decompress(png[start:start + length])
+    assert len(raw) == height * (1 + 3 * width)
+    assert bytes((74, 111, 165)) in raw                  # the bars are drawn
+
+
+async def test_report_chart_served_by_the_app(directory, catalog):
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.core import Coach
+    from bot.report import add_routes, register
+    from bot.server import create_app
+    from bot.settings import Settings
+    from bot.store.memory import MemoryStore
+
+    class WithPublicUrl(Settings):
+        public_url: str = "https://coach.example.com/"
+
+    settings = WithPublicUrl(_env_file=None, database_url="memory:", slack_bot_token="", teams_enabled=False)
+    coach = Coach(settings, MemoryStore(), catalog, directory)
+    register(coach)
+    await team_with(coach, 5)
+    replies = await coach.handle(cmd("team-skills", user=MANAGER_B))
+    url = replies[0].card.image_url
+    assert url.startswith("https://coach.example.com/charts/") and url.endswith(".png")
+    assert replies[0].card.image_alt
+    app = create_app(settings, coach=coach)
+    add_routes(app)
+    async with TestClient(TestServer(app)) as client:
+        response = await client.get(url.removeprefix("https://coach.example.com"))
+        assert response.status == 200 and response.content_type == "image/png"
+        assert (await response.read()).startswith(b"\x89PNG")
+        assert (await client.get("/charts/" + "0" * 32 + ".png")).status == 404
+        assert (await client.get("/charts/..%2Fsecrets.png")).status == 404
+
+
+async def test_no_public_url_no_chart(make_coach):
+    coach = make_coach()
+    await team_with(coach, 5)
+    replies = await coach.handle(cmd("team-skills", user=MANAGER_B))
+    assert replies[0].card.image_url is None
