@@ -143,6 +143,7 @@ HELP = (
     "• *restart* — start the interview over\n"
     "• *upskilling or reskilling?* — the difference explained\n"
     "• *stop reminders* / *resume reminders* — reminders from your manager\n"
+    "• *share my progress* / *stop sharing* — be counted in your manager's team summary (totals only)\n"
     "• *my data* — everything I keep about you\n"
     "• *forget me* — delete everything I keep about you\n"
     "• *cancel* — stop what we're doing"
@@ -167,6 +168,11 @@ FORGET_KEPT = "Okay, nothing was deleted."
 MY_DATA = "Here's everything I keep about you:"
 REMINDERS_OFF = "Reminders are off — your manager's nudges won't reach you. Say *resume reminders* to turn them back on."
 REMINDERS_ON = "Reminders are on again."
+SHARING_ON = (
+    "Thanks — you're counted in your manager's team summary. It only shows totals for groups of 5 or more, "
+    "never your name or answers. Say *stop sharing* to leave it."
+)
+SHARING_OFF = "Done — you're no longer counted in your manager's team summary. Say *share my progress* to rejoin."
 
 UNKNOWN_COMMAND = "I don't know the command \"{command}\". " + HELP
 MANAGER_ONLY = "That's a command for managers."

@@ -42,6 +42,8 @@ class G(enum.Enum):
     RESUME_REMINDERS = "resume reminders"
     CANCEL = "cancel"
     EXPLAIN = "explain"
+    SHARE_ON = "share my progress"
+    SHARE_OFF = "stop sharing"
 
 
 PHRASES: dict[G, tuple[str, ...]] = {
@@ -59,6 +61,8 @@ PHRASES: dict[G, tuple[str, ...]] = {
                        "mute reminders", "reminders off", "turn off reminders", "opt out"),
     G.RESUME_REMINDERS: ("resume reminders", "start reminders", "reminders on", "turn on reminders",
                          "resubscribe", "opt in"),
+    G.SHARE_ON: ("share my progress", "start sharing", "sharing on", "include me in the team summary"),
+    G.SHARE_OFF: ("stop sharing", "sharing off", "dont share", "don't share", "keep me out of the team summary"),
     G.CANCEL: ("cancel", "stop", "quit", "exit", "never mind", "nevermind", "abort"),
     G.EXPLAIN: ("explain", "upskilling or reskilling", "upskilling vs reskilling", "reskilling vs upskilling",
                 "whats the difference", "what is the difference", "difference", "what is upskilling",
@@ -251,6 +255,8 @@ async def _global(ctx: Ctx, g: G) -> None:
         # what this turn is about to save is part of what is kept
         export["profiles"] = export.get("profiles") or (ctx.profile or None)
         ctx.replies.append(Reply(M.MY_DATA, attachment=export, attachment_name="skillcoach-my-data.json"))
+        if state in INTERVIEW_STATES:
+            await INTERVIEW.reask(ctx)
     elif g is G.FORGET:
         ctx.convo["forget_return"] = state
         ctx.convo["state"] = "forget_confirm"
@@ -259,10 +265,20 @@ async def _global(ctx: Ctx, g: G) -> None:
         ctx.profile["reminders"] = False
         ctx.settings_changed = True
         ctx.say(M.REMINDERS_OFF)
+        if state in INTERVIEW_STATES:
+            await INTERVIEW.reask(ctx)
     elif g is G.RESUME_REMINDERS:
         ctx.profile["reminders"] = True
         ctx.settings_changed = True
         ctx.say(M.REMINDERS_ON)
+        if state in INTERVIEW_STATES:
+            await INTERVIEW.reask(ctx)
+    elif g is G.SHARE_ON or g is G.SHARE_OFF:
+        ctx.profile["consent_share"] = g is G.SHARE_ON
+        ctx.settings_changed = True
+        ctx.say(M.SHARING_ON if g is G.SHARE_ON else M.SHARING_OFF)
+        if state in INTERVIEW_STATES:
+            await INTERVIEW.reask(ctx)
     elif g is G.CANCEL:
         if state in INTERVIEW_STATES or state == S.MARK_DONE.value:
             ctx.convo["paused"] = state if state in INTERVIEW_STATES else None

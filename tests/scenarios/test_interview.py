@@ -267,6 +267,11 @@ async def test_global_commands(coach):
     assert (await coach.store.get(PROFILES, chat.key)).data["reminders"] is False
     await chat.send("resume reminders")
     assert (await coach.store.get(PROFILES, chat.key)).data["reminders"] is True
+    await chat.send("stop sharing")
+    assert (await coach.store.get(PROFILES, chat.key)).data["consent_share"] is False
+    await chat.send("share my progress")
+    assert (await coach.store.get(PROFILES, chat.key)).data["consent_share"] is True
+    assert "never your name" in chat.texts()
     await chat.send("restart")
     assert "What's your current role" in chat.texts()
     await chat.send("help")  # help in the middle re-asks the open question
