@@ -242,10 +242,11 @@ def render(reply: Reply) -> list[dict[str, Any]]:
     for start in range(0, len(blocks), MAX_BLOCKS):
         part = blocks[start:start + MAX_BLOCKS]
         if start == 0:
-            fallback = reply.text or (reply.card.title if reply.card else "") or _block_text(part)
+            candidates = (reply.text, reply.card.title if reply.card else "", _block_text(part))
+            fallback = next((c for c in candidates if c and c.strip()), "")
         else:
             fallback = f"{T.CONTINUED} {_block_text(part)}"
-        messages.append({"text": _fallback(fallback or T.DATA_FALLBACK), "blocks": part})
+        messages.append({"text": _fallback(fallback) or T.DATA_FALLBACK, "blocks": part})
     return messages
 
 
