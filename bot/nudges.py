@@ -43,7 +43,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.delivery import DeliveryError
-from bot.org import IDENTITIES, Caller, caller_of, email_of, person_of, platform_user_id, team_for
+from bot.org import IDENTITIES, NEGATIVE_TTL, Caller, caller_of, email_of, person_of, platform_user_id, team_for
 from bot.people import Person
 from bot.store import PROFILES, update
 from bot.types import Choice, Incoming, Reply
@@ -57,7 +57,11 @@ NUDGE_STATE = "nudge_state"        # per person (lower-case email): last nudge, 
 SCHEDULES = "nudge_schedules"      # recurring nudges, key = manager email
 SCHEDULE_LEASE = "nudge-schedule"
 
-DEFAULT_RATES = {"slack": 4.0, "teams": 10.0}   # messages/second; Slack allows "several hundred a minute"
+# messages/second: Slack's chat.postMessage allows about one a second per channel within a workspace-wide
+# limit of several hundred a minute; Bot Framework allows a few per second per conversation.
+DEFAULT_RATES = {"slack": 4.0, "teams": 10.0}
+# email lookups/second: Slack's users.lookupByEmail is Tier 3 (50+ a minute); Teams reads the roster.
+LOOKUP_RATES = {"slack": 0.8, "teams": 5.0}
 RECENT_PLAN_DAYS = 60              # a plan updated within this many days gets the "check in" variant
 PROGRESS_MIN_TEAM = 50             # teams at least this big get progress messages
 MAX_ATTEMPTS = 6                   # transient failures (not rate limits) before a nudge counts as failed
@@ -223,10 +227,13 @@ class NudgeService:
     def period(self) -> float:
         return float(self.coach.settings.nudge_period_days) * 86400.0
 
-    def bucket(self, platform: str) -> TokenBucket:
-        if platform not in self.buckets:
-            self.buckets[platform] = TokenBucket(self.rates.get(platform, 1.0))
-        return self.buckets[platform]
+    def bucket(self, name: str) -> TokenBucket:
+        """The pacing of messages on a platform ("slack"), or of its email lookups ("slack:lookup")."""
+        if name not in self.buckets:
+            platform, _, kind = name.partition(":")
+            rate = self.rates.get(name) or (LOOKUP_RATES.get(platform, 1.0) if kind else self.rates.get(name, 1.0))
+            self.buckets[name] = TokenBucket(rate)
+        return self.buckets[name]
 
     def batch_size(self) -> int:
         fastest = max((self.rates.get(p, 1.0) for p in self.coach.messengers), default=1.0)
@@ -278,11 +285,14 @@ class NudgeService:
             cached = await store.get(IDENTITIES, f"{platform}:{person.email}")
             if cached is not None:
                 user_id = cached.data.get("user_id")
-                if not user_id and now - float(cached.data.get("at", 0)) < 6 * 3600:
+                if not user_id and now - float(cached.data.get("at", 0)) < NEGATIVE_TTL:
                     return "unreachable"
         if user_id:
             profile = await store.get(PROFILES, f"{platform}:{user_id}")
             if profile and profile.data.get("reminders") is False:
+                return "opted_out"
+            by_user = await store.get(NUDGE_STATE, f"user:{platform}:{user_id}")
+            if by_user and by_user.data.get("opted_out"):
                 return "opted_out"
         if state and _recent(state.data, now, self.period):
             return "recent"
@@ -430,11 +440,12 @@ class NudgeService:
         if state and state.data.get("opted_out"):
             return "opted_out"
         person = coach.directory.by_email(email) or Person(email=email, name=email)
+        lookups = self.bucket(f"{platform}:lookup")
         try:
-            user_id = await platform_user_id(coach, person, platform)
+            user_id = await platform_user_id(coach, person, platform, before_lookup=lookups.acquire)
         except DeliveryError as exc:
             if exc.retry_after is not None:
-                self.bucket(platform).penalize(exc.retry_after)
+                lookups.penalize(exc.retry_after)
                 await self._retry(job, exc.retry_after)
                 return None
             return "unreachable"

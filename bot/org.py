@@ -510,16 +510,18 @@ async def watch_org_file(coach, *, interval: float | None = None) -> None:
 
 
 # -- identity: reaching an organisation person on a platform ----------------------------------------
-async def platform_user_id(coach, person: Person, platform: str) -> str | None:
-    """The platform user id of `person`: from the file, else looked up by email (cached in the store)."""
+async def platform_user_id(coach, person: Person, platform: str, *, before_lookup=None) -> str | None:
+    """The platform user id of `person`: from the file, else looked up by email (cached in the store).
+
+    `before_lookup`, if given, is awaited right before a call to the platform (to pace lookups)."""
     if platform == "slack" and person.slack_id:
         return person.slack_id
     if platform == "teams" and person.teams_id:
         return person.teams_id
-    return await user_id_for_email(coach, person.email, platform)
+    return await user_id_for_email(coach, person.email, platform, before_lookup=before_lookup)
 
 
-async def user_id_for_email(coach, email: str, platform: str) -> str | None:
+async def user_id_for_email(coach, email: str, platform: str, *, before_lookup=None) -> str | None:
     from bot.delivery import DeliveryError
 
     key = f"{platform}:{email.lower()}"
@@ -533,6 +535,8 @@ async def user_id_for_email(coach, email: str, platform: str) -> str | None:
     messenger = coach.messengers.get(platform)
     if messenger is None:
         return None
+    if before_lookup is not None:
+        await before_lookup()
     try:
         user_id = await messenger.lookup_email(email)
     except DeliveryError:

@@ -143,7 +143,8 @@ def make_coach(directory, catalog):
         nudges.register(coach)
         report.register(coach)
         intros.register(coach)
-        nudges.configure(coach, rates={"slack": 1000.0, "teams": 1000.0})
+        nudges.configure(coach, rates={"slack": 1000.0, "teams": 1000.0, "slack:lookup": 1000.0,
+                                           "teams:lookup": 1000.0})
         return coach
 
     return make

@@ -35,7 +35,7 @@ async def start(slack: FakeSlack, db: Path, org_file: Path, catalog) -> SlackSer
     nudges.register(coach)
     report.register(coach)
     intros.register(coach)
-    nudges.configure(coach, rates={"slack": 200.0})
+    nudges.configure(coach, rates={"slack": 200.0, "slack:lookup": 500.0})
     app = create_app(settings, coach=coach)
     test_server = TestServer(app, host="127.0.0.1")
     await test_server.start_server()
@@ -111,7 +111,7 @@ async def test_server_restarted_mid_fanout_sends_each_nudge_once(tmp_path, org_f
     async with FakeSlack(users=slack_users()) as slack:
         server = await start(slack, db, org_file, catalog)
         coach = server.coach
-        nudges.configure(coach, rates={"slack": 30.0})
+        nudges.configure(coach, rates={"slack": 30.0, "slack:lookup": 500.0})
         try:
             await server.command("/nudge-team", "--all", user=slack_id(ADMIN))
             await slack.wait_for(lambda s: sum(nudges_to(s).values()) >= 8)

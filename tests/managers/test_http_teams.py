@@ -50,7 +50,7 @@ async def test_nudge_team_over_teams(tmp_path, org_file, catalog):
     coach = build_coach(settings, catalog=catalog)
     for module in (nudges, report, intros):
         module.register(coach)
-    nudges.configure(coach, rates={"teams": 200.0})
+    nudges.configure(coach, rates={"teams": 200.0, "teams:lookup": 500.0})
     server = await Server(settings, coach=coach).start()
     try:
         await server.post(A.team_members_added(connector.url, [A.BOT]))   # the app is installed in the team

@@ -48,8 +48,10 @@ async def test_manager_nudges_direct_reports_with_note(make_coach):
     assert message.prompt_id.startswith("nudge:")
     summary = slack(coach).to(MANAGER_A)[-1].text
     assert summary.startswith("Nudge finished: *9 sent*.") and "Skipped: none." in summary and "Failed: 0." in summary
-    # even-numbered reports were found by email lookup, and the lookups are cached
+    # even-numbered reports were found by email lookup (paced by their own bucket), and the lookups are cached
     assert report_email(2) in slack(coach).lookups and report_email(1) not in slack(coach).lookups
+    assert nudges.service(coach).buckets["slack:lookup"].next_slot > 0
+    assert nudges.LOOKUP_RATES["slack"] * 60 <= 50                # Slack's Tier 3: about 50 a minute
 
 
 async def test_whole_tree_and_explicit_targets(make_coach):
@@ -224,7 +226,7 @@ async def test_worker_killed_mid_fanout_then_restarted(make_coach, backend, tmp_
     await store.open()
     messenger = SlowMessenger("slack", known=known_ids("slack"))
     first = make_coach(store=store, messengers=[messenger])
-    nudges.configure(first, rates={"slack": 400.0})
+    nudges.configure(first, rates={"slack": 400.0, "slack:lookup": 1000.0})
     replies = await first.handle(cmd("nudge-team", "--all", user=slack_id(ADMIN), email=ADMIN))
     assert "*35* people" in replies[0].text
     worker = asyncio.create_task(nudges.worker_task(first))
