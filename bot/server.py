@@ -36,7 +36,18 @@ def build_coach(settings: Settings, *, store: Store | None = None, catalog: Cata
     catalog = catalog or load_catalog(settings.extra_catalog_dirs)
     store = store or open_store(settings)
     directory = load_directory_for(settings, catalog)
-    return Coach(settings, store, catalog, directory)
+    coach = Coach(settings, store, catalog, directory)
+    register_features(coach)
+    return coach
+
+
+def register_features(coach: Coach) -> None:
+    """The managers' features: nudges, the team report, mentor and shadowing introductions."""
+    from bot import intros, nudges, report
+
+    nudges.register(coach)
+    report.register(coach)
+    intros.register(coach)
 
 
 def create_app(settings: Settings, *, coach: Coach | None = None) -> web.Application:
@@ -46,6 +57,9 @@ def create_app(settings: Settings, *, coach: Coach | None = None) -> web.Applica
     app[COACH] = coach
     app[STARTED] = time.time()
     app.router.add_get("/healthz", healthz)
+    from bot.report import add_routes as add_report_routes
+
+    add_report_routes(app)
 
     async def open_store_ctx(app: web.Application):
         await coach.store.open()

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     )  # extra catalog folders, separated by os.pathsep; later ones override earlier ones
     admins: str = Field("", validation_alias=AliasChoices("SKILLCOACH_ADMINS", "admins"))
 
+    # The server's public base URL (https://coach.example.com): chart images in team reports link to it.
+    public_url: str = Field("", validation_alias=AliasChoices("SKILLCOACH_PUBLIC_URL", "public_url"))
+
     # Behaviour
     nudge_period_days: float = Field(
         14, validation_alias=AliasChoices("SKILLCOACH_NUDGE_PERIOD_DAYS", "nudge_period_days")
