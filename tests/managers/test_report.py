@@ -129,15 +129,13 @@ async def test_report_chart_served_by_the_app(directory, catalog):
     from aiohttp.test_utils import TestClient, TestServer
 
     from bot.core import Coach
-    from bot.report import add_routes, register
+    from bot.report import register
     from bot.server import create_app
     from bot.settings import Settings
     from bot.store.memory import MemoryStore
 
-    class WithPublicUrl(Settings):
-        public_url: str = "https://coach.example.com/"
-
-    settings = WithPublicUrl(_env_file=None, database_url="memory:", slack_bot_token="", teams_enabled=False)
+    settings = Settings(_env_file=None, database_url="memory:", slack_bot_token="", teams_enabled=False,
+                        public_url="https://coach.example.com/")
     coach = Coach(settings, MemoryStore(), catalog, directory)
     register(coach)
     await team_with(coach, 5)
@@ -145,8 +143,7 @@ async def test_report_chart_served_by_the_app(directory, catalog):
     url = replies[0].card.image_url
     assert url.startswith("https://coach.example.com/charts/") and url.endswith(".png")
     assert replies[0].card.image_alt
-    app = create_app(settings, coach=coach)
-    add_routes(app)
+    app = create_app(settings, coach=coach)                # mounts GET /charts/{token}.png
     async with TestClient(TestServer(app)) as client:
         response = await client.get(url.removeprefix("https://coach.example.com"))
         assert response.status == 200 and response.content_type == "image/png"
