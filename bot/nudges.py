@@ -348,16 +348,6 @@ class NudgeService:
     async def _pending(self) -> bool:
         return bool(self.retry_due)
 
-    async def work_once(self) -> bool:
-        """Expand due fan-outs and deliver one batch of due nudges; True if anything was done."""
-        did = await self._expand_fanouts()
-        jobs = await self._claim(self.batch_size())
-        if not jobs:
-            return bool(did)
-        outcomes = await asyncio.gather(*(self._run_job(job, await self._fanout(job)) for job in jobs))
-        await self._finish(jobs, list(outcomes))
-        return True
-
     async def _expand_fanouts(self) -> int:
         """Turn due fan-outs into one job per person (idempotent: a job key is enqueued once)."""
         coach, store = self.coach, self.coach.store

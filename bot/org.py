@@ -466,6 +466,12 @@ class OrgWatcher:
     def check(self) -> bool | None:
         """Look once: True when a new directory was installed, False when the file changed but is bad,
         None when nothing changed."""
+        found = self.read_if_changed()
+        return None if found is None else self.install(found)
+
+    def read_if_changed(self) -> Directory | bool | None:
+        """Read the file if it changed (blocking IO: run it in a thread): a valid new Directory, False
+        when the changed file is not valid (logged), None when nothing changed."""
         stamp = file_stamp(self.path)
         if stamp is None:
             if not self.missing_logged:
@@ -489,13 +495,19 @@ class OrgWatcher:
             log.warning("%s", warning.format(report.source))
         directory = report.directory()
         directory.stamp = stamp
-        self.coach.set_directory(directory)
-        log.info("organisation file %s reloaded: %d people", self.path, len(directory))
+        return directory
+
+    def install(self, found: Directory | bool) -> bool:
+        if found is False or not isinstance(found, Directory):
+            return False
+        self.coach.set_directory(found)
+        log.info("organisation file %s reloaded: %d people", self.path, len(found))
         return True
 
 
 async def watch_org_file(coach, *, interval: float | None = None) -> None:
-    """Background task: poll SKILLCOACH_ORG every few seconds and reload it when it changed."""
+    """Background task: poll SKILLCOACH_ORG every few seconds and reload it when it changed (the file is
+    read in a thread; the new directory is installed on the event loop)."""
     path = coach.settings.org_file
     if not path:
         return
@@ -503,7 +515,9 @@ async def watch_org_file(coach, *, interval: float | None = None) -> None:
     interval = interval or float(getattr(coach.settings, "org_poll_seconds", POLL_SECONDS))
     while True:
         try:
-            await asyncio.to_thread(watcher.check)
+            found = await asyncio.to_thread(watcher.read_if_changed)
+            if found is not None:
+                watcher.install(found)
         except Exception:  # never let a reload bug stop the watcher; the old directory stays
             log.exception("organisation file reload failed; keeping the current directory")
         await asyncio.sleep(interval)

@@ -275,3 +275,23 @@ def test_broken_file_at_start_serves_empty_directory_then_loads_fix(tmp_path, ca
 
 def test_no_org_file_configured(catalog):
     assert len(load_directory_for(Settings(database_url="memory:"), catalog)) == 0
+
+
+async def test_watch_task_reloads_in_the_background(tmp_path, catalog):
+    import asyncio
+
+    from bot.org import watch_org_file
+
+    path = tmp_path / "org.yaml"
+    path.write_text(GOOD_YAML)
+    coach = _coach(path, catalog)
+    task = asyncio.create_task(watch_org_file(coach, interval=0.01))
+    try:
+        _touch_later(path, GOOD_YAML + "  - email: report-02@example.com\n    name: Report 02\n")
+        for _ in range(500):
+            if len(coach.directory) == 4:
+                break
+            await asyncio.sleep(0.01)
+        assert coach.directory.by_email("report-02@example.com") is not None
+    finally:
+        task.cancel()
