@@ -254,8 +254,7 @@ def test_hot_reload_keeps_last_good_file(tmp_path, catalog, caplog):
     path.unlink()
     assert watcher.check() is None and coach.directory is good
 
-    _touch_later_new = path.write_text(GOOD_YAML)  # fixed again
-    del _touch_later_new
+    path.write_text(GOOD_YAML)                           # back again, valid
     assert watcher.check() is True and len(coach.directory) == 3
 
 
