@@ -366,10 +366,12 @@ class NudgeService:
     async def _claim(self, limit: int) -> list:
         if limit <= 0:
             return []
-        jobs = await self.coach.store.claim(NUDGE_QUEUE, self.worker_id, limit=limit, lease=LEASE_SECONDS,
-                                            now=self.coach.clock())
+        now = self.coach.clock()
+        jobs = await self.coach.store.claim(NUDGE_QUEUE, self.worker_id, limit=limit, lease=LEASE_SECONDS, now=now)
         for job in jobs:
             self.retry_due.pop(job.key, None)
+        if len(jobs) < limit:  # every due job was free to take: a due one not taken is done or elsewhere
+            self.retry_due = {key: due for key, due in self.retry_due.items() if due > now}
         return jobs
 
     async def _fanout(self, job) -> dict[str, Any]:

@@ -335,3 +335,11 @@ async def test_forget_me_keeps_only_the_opt_out(make_coach):
     assert await coach.store.get(nudges.NUDGE_STATE, report_email(2)) is None
     assert await coach.store.get("identities", f"slack:{report_email(2)}") is None
     assert await coach.store.get("identities", f"slack#{r2}") is None
+
+
+async def test_a_retry_taken_by_another_worker_does_not_keep_this_one_busy(make_coach):
+    coach = make_coach()
+    svc = nudges.service(coach)
+    svc.retry_due["gone:report-01@example.com"] = coach.clock() - 1   # released here, finished elsewhere
+    await asyncio.wait_for(svc.run(until_idle=True), timeout=5)
+    assert svc.retry_due == {}
