@@ -523,6 +523,7 @@ class NudgeService:
         queued: list[tuple[str, dict[str, Any]]] = []
 
         def merge(data):
+            queued.clear()  # update() may call this again on a conflicting write
             if data is None:
                 return None
             data["results"].update(results)
@@ -537,7 +538,6 @@ class NudgeService:
                 queued.append((f"{fid}:~summary", {"fanout": fid, "kind": "summary"}))
             return data
 
-        queued.clear()
         await update(self.coach.store, FANOUTS, fid, merge)
         for key, payload in queued:  # due before the remaining nudges: sent when they are true
             await self.coach.store.enqueue(NUDGE_QUEUE, key, payload, due=-1.0)
