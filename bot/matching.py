@@ -68,9 +68,12 @@ class RoleMatcher:
             return []
         best: dict[str, tuple[float, str]] = {}
         for candidate in {query, core}:
+            # the words as typed beat the same words with seniority and filler removed
+            weight = 1.0 if candidate == query else 0.97
             for phrase, score, index in process.extract(
                 candidate, self._phrases, scorer=_role_score, limit=30, score_cutoff=40
             ):
+                score *= weight
                 role_id = self._owner[index]
                 if score > best.get(role_id, (-1.0, ""))[0]:
                     best[role_id] = (score, phrase)
@@ -98,9 +101,16 @@ def _role_score(query: str, phrase: str, **kwargs) -> float:
     # token_set handles extra words ("social media" vs "social media manager"); a plain ratio keeps
     # short different words apart; partial catches typos inside longer phrases.
     token = fuzz.token_set_ratio(query, phrase)
+    # token_set is 100 whenever the query's words are a subset of the phrase ("pm" in "technical pm"):
+    # weigh it by how much of the phrase the query covers, so a part never outranks a whole title.
+    phrase_words = phrase.split()
+    covered = len(set(query.split()) & set(phrase_words)) / max(1, len(phrase_words))
+    token *= 0.7 + 0.3 * covered
     plain = fuzz.ratio(query, phrase)
-    partial = fuzz.partial_ratio(query, phrase) if min(len(query), len(phrase)) >= 4 else plain
-    score = max(plain, 0.9 * token, 0.85 * partial)
+    partial = fuzz.partial_ratio(query, phrase) if min(len(query), len(phrase)) >= 5 else plain
+    score = max(plain, 0.9 * token, 0.8 * partial)
+    if set(query.split()) <= set(phrase_words):
+        score = min(99.0, score + 3)  # whole words of the title beat look-alike fragments ("office" ≠ "officer")
     return score
 
 

@@ -132,3 +132,21 @@ def test_reskill_plan_names_transferable_strengths(rec):
     import math
 
     assert plan.weeks == math.ceil(plan.total_hours / 5)
+
+
+@pytest.mark.parametrize("text,among", [
+    ("pm", None),                              # product or project manager: ask, don't guess
+    ("CEO", None),                             # not an executive assistant
+    ("I run the office", "office-manager"),
+    ("HR", "hr-manager"),
+])
+def test_short_or_vague_roles_are_asked_not_guessed(rec, text, among):
+    matches = rec.roles.match(text)
+    assert not is_confident(matches), [(m.role.id, m.score) for m in matches]
+    if among:
+        assert among in [m.role.id for m in matches[:3]]
+
+
+def test_exact_title_beats_the_same_words_without_seniority(rec):
+    matches = rec.roles.match("head of marketing")
+    assert matches[0].role.id == "marketing-manager" and is_confident(matches)
