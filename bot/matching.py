@@ -70,10 +70,18 @@ class RoleMatcher:
         for candidate in {query, core}:
             # the words as typed beat the same words with seniority and filler removed
             weight = 1.0 if candidate == query else 0.97
-            for phrase, score, index in process.extract(
-                candidate, self._phrases, scorer=_role_score, limit=30, score_cutoff=40
-            ):
-                score *= weight
+            # the three native scorers shortlist fast (C loops); the combined score ranks the shortlist
+            shortlist: set[int] = set()
+            for scorer in (fuzz.ratio, fuzz.token_set_ratio, fuzz.partial_ratio):
+                for _phrase, _score, index in process.extract(
+                    candidate, self._phrases, scorer=scorer, limit=25, score_cutoff=40
+                ):
+                    shortlist.add(index)
+            for index in shortlist:
+                phrase = self._phrases[index]
+                score = _role_score(candidate, phrase) * weight
+                if score < 40:
+                    continue
                 role_id = self._owner[index]
                 if score > best.get(role_id, (-1.0, ""))[0]:
                     best[role_id] = (score, phrase)
