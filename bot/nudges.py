@@ -312,6 +312,7 @@ class NudgeService:
         done: list[tuple[Any, str | None]] = []
         try:
             while True:
+                self.wake.clear()   # cleared before looking for work: a wake-up during the look is kept
                 size = self.batch_size()
                 claimed = 0
                 if len(inflight) <= size // 2:
@@ -338,7 +339,6 @@ class NudgeService:
                 delay = IDLE_POLL
                 if self.next_due is not None:
                     delay = max(0.0, min(delay, self.next_due - self.coach.clock()))
-                self.wake.clear()
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), timeout=max(delay, 0.001))
         finally:

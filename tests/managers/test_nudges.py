@@ -343,3 +343,30 @@ async def test_a_retry_taken_by_another_worker_does_not_keep_this_one_busy(make_
     svc.retry_due["gone:report-01@example.com"] = coach.clock() - 1   # released here, finished elsewhere
     await asyncio.wait_for(svc.run(until_idle=True), timeout=5)
     assert svc.retry_due == {}
+
+
+async def test_two_workers_on_one_store_share_the_fanout(make_coach, monkeypatch):
+    monkeypatch.setattr(nudges, "IDLE_POLL", 0.005)         # the other process looks for work often
+    store = MemoryStore()
+    messenger = SlowMessenger("slack", known=known_ids("slack"))
+    a = make_coach(store=store, messengers=[messenger])
+    b = make_coach(store=store, messengers=[messenger])
+    for coach in (a, b):
+        nudges.service(coach).max_batch = 4
+    workers = [asyncio.create_task(nudges.worker_task(coach)) for coach in (a, b)]
+    await a.handle(cmd("nudge-team", "--all", user=slack_id(ADMIN), email=ADMIN))
+    nudges.service(b).wake.set()
+    try:
+        while not [r for r in messenger.to(slack_id(ADMIN)) if r.text.startswith("Nudge finished")]:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)                           # anything more would show up now
+    finally:
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+    delivered = nudged(a)
+    assert len(delivered) == 35 == len(set(delivered))
+    summaries = [r for r in messenger.to(slack_id(ADMIN)) if r.text.startswith("Nudge finished")]
+    assert len(summaries) == 1 and "*35 sent*" in summaries[0].text
+    owners = {job["owner"] for (queue, _), job in store._jobs.items() if queue == nudges.NUDGE_QUEUE}
+    assert owners == {nudges.service(a).worker_id, nudges.service(b).worker_id}   # both took a share
