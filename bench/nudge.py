@@ -12,7 +12,7 @@ latency per call. It measures, for one `/nudge-team` to a manager with 1,000 dir
 Two runs: the nudger configured with the platform's documented rate (R), and configured at twice the
 real limit (it must slow down on the 429s it gets).
 
-    python bench/nudge.py [--rate R] [--reports N] [--store memory|tinydb]
+    python bench/nudge.py [--rate R] [--reports N] [--store memory|tinydb|postgres]
 """
 
 from __future__ import annotations
@@ -85,6 +85,14 @@ async def run(rate: float, configured: float, reports: int, store_kind: str) -> 
         from bot.store.tinydb_store import TinyDBStore
 
         store = TinyDBStore(Path(tempfile.mkdtemp()) / "db", fsync=False)
+    elif store_kind == "postgres":
+        import os
+
+        from bot.store.postgres import PostgresStore
+
+        store = PostgresStore(os.environ["SKILLCOACH_TEST_DATABASE_URL"])
+        await store.open()
+        await store.truncate()
     else:
         store = MemoryStore()
     await store.open()
@@ -117,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rate", type=float, default=100.0, help="messages/second the fake platform allows")
     parser.add_argument("--reports", type=int, default=1000)
-    parser.add_argument("--store", choices=("memory", "tinydb"), default="memory")
+    parser.add_argument("--store", choices=("memory", "tinydb", "postgres"), default="memory",
+                        help="postgres: the database at SKILLCOACH_TEST_DATABASE_URL (emptied first)")
     args = parser.parse_args(argv)
     ok = True
     for label, configured in (("configured at the platform's rate", args.rate),

@@ -4,6 +4,7 @@ summary, a 429 storm, a worker killed mid-fan-out, schedules."""
 from __future__ import annotations
 
 import asyncio
+import os
 
 import pytest
 
@@ -215,14 +216,23 @@ class SlowMessenger(RecordingMessenger):
         await super().send(user_id, address, replies)
 
 
-@pytest.mark.parametrize("backend", ["memory", "tinydb"])
+@pytest.mark.parametrize("backend", ["memory", "tinydb", "postgres"])
 async def test_worker_killed_mid_fanout_then_restarted(make_coach, backend, tmp_path):
     from bot.store.tinydb_store import TinyDBStore
 
     def new_store():
+        if backend == "postgres":
+            from bot.store.postgres import PostgresStore
+
+            return PostgresStore(os.environ["SKILLCOACH_TEST_DATABASE_URL"], max_size=4)
         return MemoryStore() if backend == "memory" else TinyDBStore(tmp_path / "db", fsync=False)
 
-    store = new_store()
+    if backend == "postgres":
+        from tests.store.conftest import make_postgres
+
+        store = await make_postgres(tmp_path)            # skipped without SKILLCOACH_TEST_DATABASE_URL
+    else:
+        store = new_store()
     await store.open()
     messenger = SlowMessenger("slack", known=known_ids("slack"))
     first = make_coach(store=store, messengers=[messenger])
@@ -238,9 +248,9 @@ async def test_worker_killed_mid_fanout_then_restarted(make_coach, backend, tmp_
     await asyncio.sleep(0.05)                           # shielded in-flight sends finish
     before = len(nudged(first))
     assert 12 <= before < 35
-    if backend == "tinydb":
+    if backend != "memory":
         await store.close()
-        store = new_store()                             # a new process opens the same files
+        store = new_store()                             # a new process opens the same files / database
         await store.open()
     clock = Clock()
     clock.advance(600)                                  # the dead worker's leases have expired
@@ -250,6 +260,7 @@ async def test_worker_killed_mid_fanout_then_restarted(make_coach, backend, tmp_
     assert len(delivered) == 35 == len(set(delivered)), "each report received the nudge exactly once"
     summaries = [r for r in messenger.to(slack_id(ADMIN)) if r.text.startswith("Nudge finished")]
     assert len(summaries) == 1 and "*35 sent*" in summaries[0].text
+    await store.close()
 
 
 async def test_progress_for_large_teams(make_coach, directory):
