@@ -84,12 +84,16 @@ ADMIN_NO_TEAM = "Nobody reports to you in the organisation file. As an admin, us
 OUTSIDE_TEAM = "I only nudge your own team. Not in your reporting tree: {who}. Nobody was nudged."
 UNKNOWN_TARGETS = "I couldn't find {who} in the organisation file. Nobody was nudged."
 NO_PLATFORM = "I can't send messages on {platform} right now, so nobody was nudged."
+SCHEDULED = "Scheduled: I'll nudge your team every {every}, starting now. `/nudge-team stop` ends it."
+SCHEDULE_STOPPED = "Your scheduled nudges are stopped."
+NO_SCHEDULE = "You have no scheduled nudges. `/nudge-team every 2 weeks` sets one up."
+SCHEDULE_STATUS = "I nudge your {scope} every {every}; the next one is in {days} days.{note}"
 BAD_SCHEDULE = "I can nudge every 1 to 12 weeks, e.g. `every 2 weeks`. Nothing was changed."
 HELP = (
     "*Nudge your team* to make or refresh their growth plan:\n"
     "• `/nudge-team` — your direct reports (`--all`: your whole reporting tree)\n"
     "• `/nudge-team Please take 10 minutes this week` — with a note from you\n"
-    "• `/nudge-team every 2 weeks` — on a schedule; `/nudge-team stop` ends it\n"
+    "• `/nudge-team every 2 weeks` — on a schedule; `/nudge-team status` shows it, `/nudge-team stop` ends it\n"
     "People who opted out are never nudged, and nobody gets more than one nudge every {days} days."
 )
 NUDGE_INTRO = "*{manager}* asked me to check in with the team about growth plans."
@@ -111,6 +115,7 @@ class NudgeRequest:
     every_days: float | None = None
     stop: bool = False
     help: bool = False
+    status: bool = False
     targets: list[str] = field(default_factory=list)
     note: str = ""
     error: str | None = None
@@ -131,6 +136,9 @@ def parse_args(text: str) -> NudgeRequest:
         return req
     if lowered in ("stop", "--stop", "stop schedule", "off", "unschedule"):
         req.stop = True
+        return req
+    if lowered in ("status", "--status", "schedule"):
+        req.status = True
         return req
     words = text.split()
     if "--all" in words or lowered == "all":
@@ -680,6 +688,13 @@ def nudge_reply(fanout: dict[str, Any], profile: dict[str, Any] | None, now: flo
     )
 
 
+def _every(days: float) -> str:
+    weeks = days / 7
+    if weeks == 1:
+        return "week"
+    return f"{weeks:g} weeks" if weeks == int(weeks) else f"{days:g} days"
+
+
 def _platform_name(platform: str) -> str:
     return {"slack": "Slack", "teams": "Teams"}.get(platform, platform)
 
@@ -742,7 +757,16 @@ async def nudge_team_command(coach, incoming: Incoming, person: Person | None) -
         return [Reply(req.error)]
     if req.stop:
         removed = bool(caller.email) and await coach.store.delete(SCHEDULES, caller.email)
-        return [Reply("Your scheduled nudges are stopped." if removed else "You have no scheduled nudges.")]
+        return [Reply(SCHEDULE_STOPPED if removed else NO_SCHEDULE)]
+    if req.status:
+        record = await coach.store.get(SCHEDULES, caller.email) if caller.email else None
+        if record is None:
+            return [Reply(NO_SCHEDULE)]
+        sched = record.data
+        days = max(0, round((float(sched["next_at"]) - coach.clock()) / 86400))
+        return [Reply(SCHEDULE_STATUS.format(
+            every=_every(float(sched["every_days"])), scope="whole reporting tree" if sched.get("whole_tree")
+            else "direct reports", days=days, note=f"\nNote: {sched['note']}" if sched.get("note") else ""))]
     people = team_for(coach, caller, whole_tree=req.whole_tree or bool(req.targets))
     if req.targets:
         allowed = {p.email: p for p in people}
@@ -773,10 +797,7 @@ async def nudge_team_command(coach, incoming: Incoming, person: Person | None) -
             "reply_to": incoming.user_id, "every_days": req.every_days, "whole_tree": req.whole_tree,
             "note": req.note, "next_at": now + req.every_days * 86400.0, "created_at": now,
         })
-        weeks = req.every_days / 7
-        every = f"{weeks:g} weeks" if weeks != 1 else "week"
-        replies.append(Reply(f"Scheduled: I'll nudge your team every {every}, starting now. "
-                             "`/nudge-team stop` ends it."))
+        replies.append(Reply(SCHEDULED.format(every=_every(req.every_days))))
     record = await svc.start_fanout(caller=caller, platform=incoming.platform, reply_to=incoming.user_id,
                                     people=people, note=req.note)
     replies.append(Reply(ack_text(record, coach.settings.nudge_period_days)))

@@ -302,8 +302,13 @@ async def test_schedule_every_two_weeks_and_stop(make_coach):
     assert len(nudged(coach)) == 18
     assert "> Time for a check-in" in slack(coach).to(slack_id(report_email(1)))[-1].text
     assert slack(coach).to(MANAGER_A)[-1].text.startswith("Scheduled nudge finished: *9 sent*")
+    replies = await coach.handle(cmd("nudge-team", "status", user=MANAGER_A))
+    assert replies[0].text == ("I nudge your direct reports every 2 weeks; the next one is in 14 days."
+                               "\nNote: Time for a check-in")
     replies = await coach.handle(cmd("nudge-team", "stop", user=MANAGER_A))
     assert "stopped" in replies[0].text
+    replies = await coach.handle(cmd("nudge-team", "status", user=MANAGER_A))
+    assert replies[0].text.startswith("You have no scheduled nudges")
     clock.advance(15 * 86400)
     assert await svc.fire_due_schedules() == 0
 
