@@ -386,3 +386,11 @@ async def test_two_workers_on_one_store_share_the_fanout(make_coach, monkeypatch
     assert len(summaries) == 1 and "*35 sent*" in summaries[0].text
     owners = {job["owner"] for (queue, _), job in store._jobs.items() if queue == nudges.NUDGE_QUEUE}
     assert owners == {nudges.service(a).worker_id, nudges.service(b).worker_id}   # both took a share
+
+
+async def test_console_cannot_deliver_nudges(make_coach):
+    coach = make_coach()
+    replies = await coach.handle(cmd("nudge-team", platform="console", user="local", email="manager-a@example.com"))
+    assert replies[0].text == "I can't send messages on console right now, so nobody was nudged."
+    replies = await coach.handle(cmd("nudge-team", "help", user=MANAGER_A))
+    assert "every 14 days" in replies[0].text
