@@ -275,7 +275,7 @@ async def _deliver(coach, platform: str, user_id: str, replies: list[Reply]) -> 
     try:
         await coach.send_to(platform, user_id, replies)
     except DeliveryError as exc:
-        if exc.retry_after is None or exc.retry_after > 10:
+        if exc.retry_after is None or exc.retry_after > 3:  # never hold a turn long
             raise
         await asyncio.sleep(exc.retry_after)
         await coach.send_to(platform, user_id, replies)
