@@ -130,3 +130,42 @@ async def test_server_restarted_mid_fanout_sends_each_nudge_once(tmp_path, org_f
             await stop(server)
         sent = nudges_to(slack)
         assert len(sent) == 35 and set(sent.values()) == {1}, "each person received the nudge exactly once"
+
+
+def press_button(user: str, post: dict[str, Any], label: str) -> dict[str, Any]:
+    """The block_actions payload Slack sends when `user` presses the button labelled `label` on `post`."""
+    block = next(b for b in post["blocks"] if b.get("type") == "actions")
+    button = next(e for e in block["elements"] if e["text"]["text"] == label)
+    message = {"ts": post.get("ts", "1.0"), "text": post["text"], "blocks": post["blocks"]}
+    return action_payload(user, message, post["channel"], {
+        "type": "button", "action_id": button["action_id"], "block_id": block["block_id"],
+        "text": button["text"], "value": button["value"]})
+
+
+async def test_mentor_introduction_over_slack(tmp_path, org_file, catalog):
+    from bot.store import PROFILES
+    from tests.slack.conftest import dm_event
+
+    requester, helper = slack_id(report_email(1)), slack_id(report_email(13))
+    async with FakeSlack(users=slack_users()) as slack:
+        server = await start(slack, tmp_path / "db", org_file, catalog)
+        try:
+            await server.coach.store.put(PROFILES, f"slack:{requester}", {
+                "email": report_email(1), "platform": "slack", "user_id": requester, "consent_share": False,
+                "reminders": True, "plan": {"path": "upskill", "skills": [{"id": "sql", "done": False}],
+                                            "people": [{"email": report_email(13), "name": "Report 13",
+                                                        "offer": "mentoring", "skills": ["sql"]}]}})
+            await server.event(dm_event(requester, "ask Report 13 to mentor me"))
+            await slack.wait_for(lambda s: [p for p in s.posts(dm_of(requester)) if "I've asked" in p["text"]])
+            request = (await slack.wait_for(lambda s: s.posts(dm_of(helper))))[0]
+            assert "would like you to mentor them" in request["text"]
+            status, _ = await server.interact(press_button(helper, request, "Yes, happy to"))
+            assert status == 200
+            thanks = await slack.wait_for(
+                lambda s: [p for p in s.posts(dm_of(helper)) if "introduced you" in p.get("text", "")])
+            assert report_email(1) in thanks[0]["text"]
+            intro = await slack.wait_for(
+                lambda s: [p for p in s.posts(dm_of(requester)) if "Good news" in p.get("text", "")])
+            assert report_email(13) in intro[0]["text"]
+        finally:
+            await stop(server)
