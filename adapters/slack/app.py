@@ -322,9 +322,12 @@ class SlackAdapter:
             for message in B.render(reply):
                 await self._post(channel, message, reply)
 
-    async def _post(self, channel: str, message: dict[str, Any], reply: Reply) -> None:
+    async def _post(self, channel: str, message: dict[str, Any], reply: Reply) -> str | None:
+        """Post one rendered message; returns the channel id Slack posted it in."""
         try:
-            await self.client.chat_postMessage(channel=channel, text=message["text"], blocks=message["blocks"])
+            response = await self.client.chat_postMessage(channel=channel, text=message["text"],
+                                                          blocks=message["blocks"])
+            return _str(response.data, "channel")
         except SlackApiError as exc:
             error = _get(exc.response.data, "error")
             if error not in RENDER_ERRORS:
@@ -335,11 +338,18 @@ class SlackAdapter:
                     await self.client.chat_postMessage(channel=channel, text=chunk)
             except SlackApiError as exc2:
                 raise delivery_error(exc2) from exc2
+            return None
 
     # Messenger protocol (proactive messages from the core)
     async def send(self, user_id: str, address: dict[str, Any] | None, replies: list[Reply]) -> None:
-        channel = _str(address, "channel") or await self.dm_channel(user_id)
-        await self.post_replies(channel, replies)
+        # chat.postMessage with a user id as the channel reaches the app's DM with that user, so a first
+        # proactive message needs no conversations.open (a Tier 3 method, ~50 calls a minute)
+        channel = _str(address, "channel") or self._dm.get(user_id) or user_id
+        for reply in replies:
+            for message in B.render(reply):
+                opened = await self._post(channel, message, reply)
+                if opened and channel == user_id:
+                    channel = self._dm[user_id] = opened  # the DM's id, as Slack answered it
 
     async def lookup_email(self, email: str) -> str | None:
         try:

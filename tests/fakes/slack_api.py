@@ -101,7 +101,17 @@ class FakeSlack:
         return [c for c in self.calls if c.method == method]
 
     def posts(self, channel: str | None = None) -> list[dict[str, Any]]:
-        return [c.args for c in self.of("chat.postMessage") if channel is None or c.args.get("channel") == channel]
+        """Messages posted, each with `channel` as Slack resolves it: a user id means that user's app DM
+        (the raw arguments stay in `of("chat.postMessage")`)."""
+        out = []
+        for c in self.of("chat.postMessage"):
+            args = dict(c.args)
+            raw = str(args.get("channel", ""))
+            if raw.startswith(("U", "W")):
+                args["channel"] = dm_of(raw)
+            if channel is None or args["channel"] == channel:
+                out.append(args)
+        return out
 
     async def wait_for(self, predicate: Callable[[FakeSlack], Any], timeout: float = 10.0) -> Any:
         """Wait until `predicate(self)` is truthy and return its value (TimeoutError otherwise)."""

@@ -66,10 +66,16 @@ async def test_proactive_messages_go_to_the_stored_dm(server: SlackServer, slack
     assert post["blocks"][-1]["block_id"] == "prompt|nudge"
 
 
-async def test_proactive_messages_open_the_dm_when_nothing_is_stored(server: SlackServer, slack: FakeSlack):
-    await server.coach.send_to("slack", "U0NEWPERSON", [Reply("Hello from your manager's nudge.")])
-    assert [c.args["users"] for c in slack.of("conversations.open")] == ["U0NEWPERSON"]
-    assert slack.posts()[-1]["channel"] == dm_of("U0NEWPERSON")
+async def test_proactive_messages_reach_the_dm_by_user_id_without_conversations_open(
+        server: SlackServer, slack: FakeSlack):
+    # chat.postMessage to a user id lands in the app's DM: no Tier 3 conversations.open per person
+    await server.coach.send_to("slack", "U0NEWPERSON", [Reply("Hello from your manager's nudge."),
+                                                         Reply("And a second message.")])
+    assert slack.of("conversations.open") == []
+    first, second = [c.args for c in slack.of("chat.postMessage")][-2:]
+    assert first["channel"] == "U0NEWPERSON"
+    assert second["channel"] == dm_of("U0NEWPERSON")  # the DM id Slack answered with is used from then on
+    assert [p["channel"] for p in slack.posts()[-2:]] == [dm_of("U0NEWPERSON")] * 2
 
 
 async def test_an_unreachable_user_is_a_permanent_delivery_error(server: SlackServer, slack: FakeSlack):
