@@ -74,6 +74,10 @@ class Coach:
         #   text_intents: (phrase prefixes, handler(coach, incoming, person)) matched on normalised text
         self.command_handlers: dict[str, Callable[[Coach, Incoming, Person | None], Awaitable[list[Reply]]]] = {}
         self.action_handlers: dict[str, Callable[[Coach, Incoming], Awaitable[list[Reply]]]] = {}
+        #   exporters(coach, user_key) -> dict merged into `my data`
+        #   helper_filters(coach, person, offer) -> bool: may this person be suggested as a helper now?
+        self.exporters: list[Callable[[Coach, str], Awaitable[dict[str, Any]]]] = []
+        self.helper_filters: list[Callable[[Coach, Person, str], Awaitable[bool]]] = []
         self.text_intents: list[
             tuple[tuple[str, ...], Callable[[Coach, Incoming, Person | None], Awaitable[list[Reply]]]]
         ] = []
@@ -183,6 +187,8 @@ class Coach:
         for collection in USER_COLLECTIONS:
             record = await self.store.get(collection, user_key)
             out[collection] = record.data if record else None
+        for exporter in self.exporters:
+            out.update(await exporter(self, user_key))
         return out
 
     async def home(self, user_key: str) -> HomeSummary:

@@ -507,9 +507,25 @@ def register(coach) -> None:
             await _forget(coach, user_key)
 
     coach.on_change(listener)
+    coach.helper_filters.append(available)
+    coach.exporters.append(_export)
     coach.text_intents.append((("mentoring pause", "mentoring resume", "mentoring capacity", "mentoring status",
                                 "pause mentoring", "resume mentoring"), mentoring_intent))
     coach.text_intents.append((("ask", "please ask"), ask_intent))
+
+
+async def _export(coach, user_key: str) -> dict[str, Any]:
+    """`my data`: this user's introduction requests (made or received) and whom they asked before."""
+    platform, _, user_id = user_key.partition(":")
+    history = await coach.store.get(HISTORY, user_key)
+    requests = []
+    async for record in coach.store.scan(INTROS):
+        data = record.data
+        mine = (data.get("requester") or {}).get("user_key") == user_key
+        theirs = data.get("platform") == platform and data.get("helper_user_id") == user_id
+        if mine or theirs:
+            requests.append({"id": record.key, "role": "requester" if mine else "helper", **data})
+    return {"introductions": requests, "introduction_history": history.data if history else None}
 
 
 async def _forget(coach, user_key: str) -> None:

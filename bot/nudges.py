@@ -891,6 +891,17 @@ def register(coach) -> None:
         await _on_change(coach, user_key, what)
 
     coach.on_change(listener)
+    coach.exporters.append(_export)
+
+
+async def _export(coach, user_key: str) -> dict[str, Any]:
+    """`my data`: what nudges keep about this user (when they were last nudged, an opt-out)."""
+    platform, _, user_id = user_key.partition(":")
+    known = await coach.store.get(IDENTITIES, f"{platform}#{user_id}")
+    person = coach.directory.by_platform(platform, user_id)
+    email = person.email if person else (known.data.get("email") if known else None)
+    state = await coach.store.get(NUDGE_STATE, email.lower()) if email else None
+    return {"nudges": state.data if state else None}
 
 
 # -- background tasks (see bot/background.py) ----------------------------------------------------------------

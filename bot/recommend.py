@@ -139,6 +139,7 @@ class Recommender:
         directory: Directory | None = None,
         me_email: str | None = None,
         max_skills: int = 5,
+        max_people: int = 3,
     ) -> Plan:
         prefs = [p for p in (prefs or list(PREFS)) if p in PREFS] or list(PREFS)
         reskill = goal == "switch" and target is not None and (target.id != current.id or target.id is None)
@@ -175,7 +176,7 @@ class Recommender:
 
         plan_skills = [self._plan_skill(s, weights.get(s, 3), s in trending, aim, reskill, prefs) for s in chosen]
         strengths = self._strengths(current, have, weights) if reskill else []
-        people = self._people(plan_skills, prefs, aim, reskill, directory, me_email)
+        people = self._people(plan_skills, prefs, aim, reskill, directory, me_email, max_people)
         association = None
         if family and family.associations:
             a = family.associations[0]
@@ -260,7 +261,7 @@ class Recommender:
         return [self.catalog.skill_name(s) for s in (shared + transferable)[:5]]
 
     def _people(self, skills: list[PlanSkill], prefs: list[str], aim: RoleRef, reskill: bool,
-                directory: Directory | None, me_email: str | None) -> list[PlanPerson]:
+                directory: Directory | None, me_email: str | None, limit: int = 3) -> list[PlanPerson]:
         if directory is None or not len(directory):
             return []
         offers = [o for o in ("mentoring", "peer_coaching", "shadowing") if o in prefs] or [
@@ -299,7 +300,7 @@ class Recommender:
                 continue
             seen.add(pp.email)
             out.append(pp)
-            if len(out) >= 3:
+            if len(out) >= limit:
                 break
         return out
 

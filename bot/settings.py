@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     nudge_period_days: float = Field(
         14, validation_alias=AliasChoices("SKILLCOACH_NUDGE_PERIOD_DAYS", "nudge_period_days")
     )
+    nudge_rate: str = Field(
+        "", validation_alias=AliasChoices("SKILLCOACH_NUDGE_RATE", "nudge_rate")
+    )  # messages per second per platform for nudges, e.g. "slack=4,teams=10" (defaults: those)
     min_group_size: int = Field(5, validation_alias=AliasChoices("SKILLCOACH_MIN_GROUP", "min_group_size"))
     log_level: str = Field("INFO", validation_alias=AliasChoices("SKILLCOACH_LOG_LEVEL", "log_level"))
 

@@ -35,7 +35,9 @@ async def make_plan(ctx: Ctx) -> None:
         prefs=d.get("prefs"),
         directory=coach.directory,
         me_email=(me.email if me else ctx.incoming.email),
+        max_people=8,
     )
+    plan.people = await available_people(coach, plan.people, limit=3)
     now = coach.clock()
     previous = ctx.profile.get("plan") or {}
     plan_dict = plan.as_dict()
@@ -58,6 +60,23 @@ async def make_plan(ctx: Ctx) -> None:
     ctx.plan_changed = True
     ctx.say(M.PLAN_READY)
     ctx.replies.append(plan_reply(coach, ctx.profile))
+
+
+async def available_people(coach: Coach, people: list, *, limit: int) -> list:
+    """The suggested helpers who can take someone on now (not paused, capacity left)."""
+    out = []
+    for candidate in people:
+        person = coach.directory.by_email(candidate.email)
+        ok = person is not None
+        for allowed in coach.helper_filters:
+            if not ok:
+                break
+            ok = await allowed(coach, person, candidate.offer)
+        if ok:
+            out.append(candidate)
+        if len(out) >= limit:
+            break
+    return out
 
 
 def plan_card(coach: Coach, plan: dict[str, Any]) -> Card:

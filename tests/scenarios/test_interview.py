@@ -372,3 +372,22 @@ async def test_two_users_are_kept_apart(coach):
     await b.press("start")
     assert "What's your current role" in b.texts()
     assert (await coach.store.get(CONVERSATIONS, a.key)).data["state"] == "role_confirm"
+
+
+async def test_paused_helpers_are_not_suggested_and_my_data_covers_every_feature(catalog, directory):
+    from bot.server import register_features
+
+    coach = Coach(Settings(database_url="memory:"), MemoryStore(), catalog, directory)
+    register_features(coach)
+    mentor = Chat(coach, user="UM", email="mentor-1@example.com")
+    await mentor.send("mentoring pause")
+    assert "pause" in mentor.texts().lower()
+    chat = Chat(coach)
+    await interview(chat, "journalist", "switch", target="software developer")
+    people = "\n".join(section(chat.plan(), "People who can help").lines)
+    assert "Mentor One" not in people and "Host One" in people
+    # the plan's next steps offer to ask the suggested people
+    assert any(c.value.startswith("intro:ask:host-1@example.com") for c in chat.question().choices)
+    await chat.send("my data")
+    export = chat.last[0].attachment
+    assert {"profiles", "conversations", "addresses", "nudges", "introductions"} <= set(export)
