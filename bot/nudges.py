@@ -66,6 +66,12 @@ RECENT_PLAN_DAYS = 60              # a plan updated within this many days gets t
 PROGRESS_MIN_TEAM = 50             # teams at least this big get progress messages
 MAX_ATTEMPTS = 6                   # transient failures (not rate limits) before a nudge counts as failed
 LEASE_SECONDS = 120.0
+
+
+def lease_seconds(coach) -> float:
+    """How long a claimed nudge job stays leased (SKILLCOACH_NUDGE_LEASE, else LEASE_SECONDS)."""
+    configured = getattr(coach.settings, "nudge_lease", 0) or 0
+    return float(configured) if float(configured) > 0 else LEASE_SECONDS
 IDLE_POLL = 1.0
 SCHEDULE_POLL = 30.0
 MAX_NOTE = 600
@@ -361,7 +367,7 @@ class NudgeService:
     async def _expand_fanouts(self) -> int:
         """Turn due fan-outs into one job per person (idempotent: a job key is enqueued once)."""
         coach, store = self.coach, self.coach.store
-        jobs = await store.claim(FANOUT_QUEUE, self.worker_id, limit=5, lease=LEASE_SECONDS, now=coach.clock())
+        jobs = await store.claim(FANOUT_QUEUE, self.worker_id, limit=5, lease=lease_seconds(coach), now=coach.clock())
         for job in jobs:
             record = await store.get(FANOUTS, job.key)
             if record is not None:
@@ -377,7 +383,7 @@ class NudgeService:
         if limit <= 0:
             return []
         now = self.coach.clock()
-        jobs = await self.coach.store.claim(NUDGE_QUEUE, self.worker_id, limit=limit, lease=LEASE_SECONDS, now=now)
+        jobs = await self.coach.store.claim(NUDGE_QUEUE, self.worker_id, limit=limit, lease=lease_seconds(self.coach), now=now)
         for job in jobs:
             self.retry_due.pop(job.key, None)
         if len(jobs) < limit:  # every due job was free to take: a due one not taken is done or elsewhere
@@ -470,10 +476,17 @@ class NudgeService:
         now = self.coach.clock()
         recent = False
 
+        in_flight = False
+
         def reserve(current: dict[str, Any] | None) -> dict[str, Any] | None:
-            nonlocal recent
-            recent = False
+            nonlocal recent, in_flight
+            recent = in_flight = False
             current = current or {}
+            if current.get("fanout") == fid and current.get("status") == "sending":
+                # another worker reserved this very nudge (its lease ran out while it waited to send):
+                # it is sending or has sent it; sending again would be a second copy
+                in_flight = True
+                return None
             if current.get("opted_out"):
                 recent = True
                 return None
@@ -484,6 +497,9 @@ class NudgeService:
             return {**current, "last_nudged_at": now, "fanout": fid, "status": "sending", "previous": previous}
 
         await update(store, NUDGE_STATE, email, reserve)
+        if in_flight:
+            log.info("nudge %s is already being sent by another worker; not sending it again", job.key)
+            return "sent"
         if recent:
             latest = await store.get(NUDGE_STATE, email)
             return "opted_out" if latest and latest.data.get("opted_out") else "recent"

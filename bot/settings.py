@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     nudge_rate: str = Field(
         "", validation_alias=AliasChoices("SKILLCOACH_NUDGE_RATE", "nudge_rate")
     )  # messages per second per platform for nudges, e.g. "slack=4,teams=10" (defaults: those)
+    nudge_lease: float = Field(
+        0, validation_alias=AliasChoices("SKILLCOACH_NUDGE_LEASE", "nudge_lease")
+    )  # seconds a process holds a claimed nudge before another may take it over (0: 120 s)
     min_group_size: int = Field(5, validation_alias=AliasChoices("SKILLCOACH_MIN_GROUP", "min_group_size"))
     log_level: str = Field("INFO", validation_alias=AliasChoices("SKILLCOACH_LOG_LEVEL", "log_level"))
 

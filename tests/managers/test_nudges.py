@@ -394,3 +394,25 @@ async def test_console_cannot_deliver_nudges(make_coach):
     assert replies[0].text == "I can't send messages on console right now, so nobody was nudged."
     replies = await coach.handle(cmd("nudge-team", "help", user=MANAGER_A))
     assert "every 14 days" in replies[0].text
+
+
+async def test_a_nudge_reserved_by_a_worker_whose_lease_ran_out_is_not_sent_twice(make_coach):
+    # Worker A reserved this nudge and is waiting for its send slot when its lease runs out; worker B
+    # claims the job and gets as far as reserving: it must see A's reservation and not send a copy.
+    from bot.store.base import Job
+
+    coach = make_coach()
+    svc = nudges.service(coach)
+    email, fid = report_email(1), "fanout-x"
+    await coach.store.put(nudges.NUDGE_STATE, email, {"fanout": fid, "status": "sending",
+                                                      "last_nudged_at": coach.clock()})
+    job = Job(nudges.NUDGE_QUEUE, f"{fid}:{email}", {"email": email, "fanout": fid}, attempts=2)
+    messenger = coach.messengers["slack"]
+    result = await svc._reserve_and_send(job, {"platform": "slack"}, "slack", slack_id(email), email, None)
+    assert result == "sent"
+    assert messenger.recipients() == []
+
+
+def test_the_nudge_lease_is_a_setting(make_coach):
+    assert nudges.lease_seconds(make_coach()) == nudges.LEASE_SECONDS
+    assert nudges.lease_seconds(make_coach(nudge_lease=7)) == 7.0
