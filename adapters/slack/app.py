@@ -290,16 +290,20 @@ class SlackAdapter:
         Every id is recorded in the store (`coach.first_time`, persistent and shared between processes)
         and in a bounded in-process memory. A delivery Slack marks as a retry (X-Slack-Retry-Num ≥ 1, or
         a Socket Mode retry_attempt) waits for the store's answer, so a retry after a restart, or on
-        another process, does nothing twice. A first delivery is only checked against this process's
-        memory, and its record is written as soon as the work for it is done (answers sent), off the
-        path of the answer: Slack sends an event again only as a marked retry, seconds after the original.
+        another process, does nothing twice. On a store shared by several processes (PostgreSQL) every
+        delivery waits for the shared record, since a retry may reach another process while this one is
+        still working. On the embedded store (one process) a first delivery is only checked against this
+        process's memory, and its record is written as soon as the work for it is done (answers sent),
+        off the path of the answer: Slack sends an event again only as a marked retry, seconds later.
         """
         if event_id in self._seen:
             return False
         self._seen[event_id] = None
         if len(self._seen) > SEEN_IN_MEMORY:
             self._seen.popitem(last=False)
-        if retried:
+        if retried or self.coach.store.shared:
+            # a retry, or a store shared with other processes (a retry may reach one of them while this
+            # one is still working): the shared record decides before any work is done
             return await self._record(event_id)
         task = asyncio.current_task()
         if task is None:

@@ -57,6 +57,9 @@ class Job:
 class Store(abc.ABC):
     """Async, per-record, versioned storage."""
 
+    #: True when several processes share this store (they must coordinate through it, not in memory)
+    shared: bool = False
+
     async def open(self) -> None:  # noqa: B027 - optional hook
         """Prepare the backend (create files, run migrations)."""
 

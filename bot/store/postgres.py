@@ -67,6 +67,8 @@ def _loads(text: str | None) -> Any:
 class PostgresStore(Store):
     """`Store` on PostgreSQL through an asyncpg connection pool."""
 
+    shared = True
+
     def __init__(
         self,
         url: str,

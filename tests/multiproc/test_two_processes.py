@@ -92,10 +92,6 @@ async def test_a_slack_retry_at_the_other_process_is_processed_once(cluster: Clu
     assert convo is not None and convo.data["seq"] == 3
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known gap: a first delivery records its event id in the shared store only after its answers are sent "
-    "(adapters/slack/app.py `_first`), so a retry reaching the other process while the first is still "
-    "working is processed again"))
 async def test_a_retry_at_the_other_process_while_the_first_is_still_working(cluster: Cluster) -> None:
     user = "U0MPRETRY2"
     event = dm_event(user, "hi")
