@@ -67,6 +67,7 @@ class Coach:
         self.recommender = Recommender(catalog)
         self.messengers: dict[str, Messenger] = {}
         self._listeners: list[ChangeListener] = []
+        self._addresses: dict[str, dict[str, Any]] = {}  # last address stored per user (bounded)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         # Extension points for feature modules (managers' commands, introductions, nudges):
         #   command_handlers[name](coach, incoming, person) for Incoming.command == name
@@ -148,17 +149,22 @@ class Coach:
         raise ConflictError(f"could not apply a turn of {incoming.user_key}")
 
     async def _remember_address(self, incoming: Incoming) -> None:
-        current = await self.store.get(ADDRESSES, incoming.user_key)
         data = {"platform": incoming.platform, "user_id": incoming.user_id, "address": incoming.address}
         if incoming.email:
             data["email"] = incoming.email
+        if self._addresses.get(incoming.user_key) == data:
+            return  # stored by an earlier turn of this process: no read on every turn
+        current = await self.store.get(ADDRESSES, incoming.user_key)
         if current is None or current.data.get("address") != incoming.address or (
             incoming.email and current.data.get("email") != incoming.email
         ):
             try:
                 await self.store.put(ADDRESSES, incoming.user_key, data)
             except ConflictError:
-                pass
+                return
+        self._addresses[incoming.user_key] = data
+        if len(self._addresses) > 10_000:
+            self._addresses.pop(next(iter(self._addresses)))
 
     # -- proactive messages ----------------------------------------------------------------
     async def address_of(self, user_key: str) -> dict[str, Any] | None:
@@ -177,6 +183,7 @@ class Coach:
     async def forget(self, user_key: str) -> int:
         """Delete everything stored about a user; returns how many records were removed."""
         removed = 0
+        self._addresses.pop(user_key, None)
         for collection in USER_COLLECTIONS:
             removed += bool(await self.store.delete(collection, user_key))
         await self.notify(user_key, "forgotten")

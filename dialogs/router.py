@@ -103,8 +103,7 @@ async def run_turn(coach: Coach, inc: Incoming) -> list[Reply]:
             if any(norm == p or norm.startswith(p + " ") for p in prefixes):
                 return await intent_handler(coach, inc, coach.person_for(inc))
 
-    convo_rec = await coach.store.get(CONVERSATIONS, key)
-    profile_rec = await coach.store.get(PROFILES, key)
+    convo_rec, profile_rec = await coach.store.get_many([(CONVERSATIONS, key), (PROFILES, key)])
     convo: dict[str, Any] = dict(convo_rec.data) if convo_rec else {}
     profile: dict[str, Any] = dict(profile_rec.data) if profile_rec else {}
     before = (repr(convo), repr(profile))

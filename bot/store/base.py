@@ -69,6 +69,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def get(self, collection: str, key: str) -> Record | None: ...
 
+    async def get_many(self, items: list[tuple[str, str]]) -> list[Record | None]:
+        """Several (collection, key) records at once, in order; backends may answer in one round trip."""
+        return [await self.get(collection, key) for collection, key in items]
+
     @abc.abstractmethod
     async def put(
         self, collection: str, key: str, data: dict[str, Any], *, version: int | None = None

@@ -196,6 +196,24 @@ class PostgresStore(Store):
             return None
         return Record(key, json.loads(row["data"]), row["version"])
 
+    async def get_many(self, items: list[tuple[str, str]]) -> list[Record | None]:
+        """One statement for several records (a chat turn reads its conversation and profile together)."""
+        if not items:
+            return []
+        rows = await self._read(
+            "fetch",
+            "SELECT r.collection, r.key, r.data::text AS data, r.version FROM records r "
+            "JOIN unnest($1::text[], $2::text[]) AS want(collection, key) "
+            "ON r.collection = want.collection AND r.key = want.key",
+            [c for c, _ in items], [k for _, k in items],
+        )
+        found = {(row["collection"], row["key"]): row for row in rows}
+        out: list[Record | None] = []
+        for collection, key in items:
+            row = found.get((collection, key))
+            out.append(Record(key, json.loads(row["data"]), row["version"]) if row else None)
+        return out
+
     async def put(
         self, collection: str, key: str, data: dict[str, Any], *, version: int | None = None
     ) -> Record:

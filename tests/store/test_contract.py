@@ -253,3 +253,12 @@ async def test_try_lease_is_exclusive_until_expiry(store: Store) -> None:
 async def test_try_lease_concurrently_admits_one(store: Store) -> None:
     results = await asyncio.gather(*(store.try_lease("cron", f"p{i}", 30, now=T0) for i in range(10)))
     assert results.count(True) == 1
+
+
+async def test_get_many_returns_records_in_order_with_none_for_missing(store):
+    await store.put("profiles", "a", {"n": 1})
+    await store.put("conversations", "a", {"n": 2})
+    await store.put("profiles", "a", {"n": 3})
+    got = await store.get_many([("conversations", "a"), ("profiles", "missing"), ("profiles", "a")])
+    assert [r and (r.key, r.data, r.version) for r in got] == [("a", {"n": 2}, 1), None, ("a", {"n": 3}, 2)]
+    assert await store.get_many([]) == []
