@@ -49,6 +49,10 @@ class HomeSummary:
     plan_card: Any = None
 
 
+class DuplicateEvent(Exception):
+    """The event of this turn was processed before (raised before anything is written)."""
+
+
 class Coach:
     def __init__(
         self,
@@ -113,8 +117,13 @@ class Coach:
         return await self.store.add_once(f"events:{platform}", event_id, ttl)
 
     # -- the entry point -------------------------------------------------------------------
-    async def handle(self, incoming: Incoming) -> list[Reply]:
-        """Answer one user action. Always returns at least one reply; never raises for user input."""
+    async def handle(self, incoming: Incoming, *, once: bool = False) -> list[Reply]:
+        """Answer one user action. Always returns at least one reply; never raises for user input.
+
+        `once=True` (with `incoming.event_id`): check the shared deduplication record at the same time
+        as the turn's first reads, and answer nothing (an empty list) if this event was seen before —
+        one round trip saved per turn on a shared store, and still nothing done twice.
+        """
         if len(incoming.text) > MAX_TEXT:
             from dataclasses import replace
 
@@ -125,7 +134,9 @@ class Coach:
             self._locks[incoming.user_key] = lock
         async with lock:
             try:
-                replies = await self._turn(incoming)
+                replies = await self._turn(incoming, once=once and bool(incoming.event_id))
+            except DuplicateEvent:
+                return []
             except StoreError as exc:
                 log.warning("store unavailable during a turn of %s: %s", incoming.user_key, exc)
                 return [Reply(M.TRY_AGAIN)]
@@ -134,19 +145,31 @@ class Coach:
                 return [Reply(M.TRY_AGAIN)]
         return replies or [Reply(M.HELP)]
 
-    async def _turn(self, incoming: Incoming) -> list[Reply]:
+    async def _turn(self, incoming: Incoming, *, once: bool = False) -> list[Reply]:
         from dialogs.router import run_turn
 
-        if incoming.address:
-            await self._remember_address(incoming)
-        for attempt in range(5):
-            try:
-                return await run_turn(self, incoming)
-            except ConflictError:
-                # another process wrote this user's conversation first: run the turn again on fresh state
-                log.info("conflicting write for %s; retrying turn (%d)", incoming.user_key, attempt + 1)
-                await asyncio.sleep(0.01 * (attempt + 1))
-        raise ConflictError(f"could not apply a turn of {incoming.user_key}")
+        gate = asyncio.ensure_future(self._first_or_true(incoming)) if once else None
+        try:
+            if incoming.address:
+                await self._remember_address(incoming)
+            for attempt in range(5):
+                try:
+                    return await run_turn(self, incoming, gate=gate)
+                except ConflictError:
+                    # another process wrote this user's conversation first: run the turn again on fresh state
+                    log.info("conflicting write for %s; retrying turn (%d)", incoming.user_key, attempt + 1)
+                    await asyncio.sleep(0.01 * (attempt + 1))
+            raise ConflictError(f"could not apply a turn of {incoming.user_key}")
+        finally:
+            if gate is not None and not gate.done():
+                gate.cancel()
+
+    async def _first_or_true(self, incoming: Incoming) -> bool:
+        try:
+            return await self.first_time(incoming.platform, str(incoming.event_id))
+        except StoreError as exc:  # better twice than never
+            log.warning("could not check event %s against repeats: %s", incoming.event_id, exc)
+            return True
 
     async def _remember_address(self, incoming: Incoming) -> None:
         data = {"platform": incoming.platform, "user_id": incoming.user_id, "address": incoming.address}

@@ -12,6 +12,7 @@ Routing order (first that applies wins):
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import re
 from collections.abc import Awaitable, Callable
@@ -85,9 +86,19 @@ def progress_report(text: str) -> str | None:
     return m.group(1) if m else None
 
 
-async def run_turn(coach: Coach, inc: Incoming) -> list[Reply]:
+async def _allowed(gate: asyncio.Future[bool] | None) -> None:
+    """Wait for the deduplication check running beside the turn; stop before anything is written."""
+    if gate is not None and not await asyncio.shield(gate):
+        from bot.core import DuplicateEvent
+
+        raise DuplicateEvent()
+
+
+async def run_turn(coach: Coach, inc: Incoming, *, gate: asyncio.Future[bool] | None = None) -> list[Reply]:
     key = inc.user_key
     # 1-3: feature modules that keep their own state
+    if gate is not None and _delegated(coach, inc):
+        await _allowed(gate)
     if inc.choice and ":" in inc.choice:
         handler = coach.action_handlers.get(inc.choice.split(":", 1)[0])
         if handler is not None:
@@ -104,6 +115,7 @@ async def run_turn(coach: Coach, inc: Incoming) -> list[Reply]:
                 return await intent_handler(coach, inc, coach.person_for(inc))
 
     convo_rec, profile_rec = await coach.store.get_many([(CONVERSATIONS, key), (PROFILES, key)])
+    await _allowed(gate)
     convo: dict[str, Any] = dict(convo_rec.data) if convo_rec else {}
     profile: dict[str, Any] = dict(profile_rec.data) if profile_rec else {}
     before = (repr(convo), repr(profile))
@@ -124,6 +136,18 @@ async def run_turn(coach: Coach, inc: Incoming) -> list[Reply]:
     elif ctx.settings_changed:
         await coach.notify(key, "settings")
     return ctx.replies
+
+
+def _delegated(coach: Coach, inc: Incoming) -> bool:
+    """Will a feature module (not the interview) handle this input?"""
+    if inc.choice and ":" in inc.choice and inc.choice.split(":", 1)[0] in coach.action_handlers:
+        return True
+    if inc.command and inc.command != "grow":
+        return True
+    if inc.text and inc.choice is None and inc.choices is None:
+        norm = normalise(inc.text)
+        return any(norm == p or norm.startswith(p + " ") for prefixes, _ in coach.text_intents for p in prefixes)
+    return False
 
 
 def _identify(ctx: Ctx) -> None:

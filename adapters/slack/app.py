@@ -296,11 +296,8 @@ class SlackAdapter:
         process's memory, and its record is written as soon as the work for it is done (answers sent),
         off the path of the answer: Slack sends an event again only as a marked retry, seconds later.
         """
-        if event_id in self._seen:
+        if not self._remember_seen(event_id):
             return False
-        self._seen[event_id] = None
-        if len(self._seen) > SEEN_IN_MEMORY:
-            self._seen.popitem(last=False)
         if retried or self.coach.store.shared:
             # a retry, or a store shared with other processes (a retry may reach one of them while this
             # one is still working): the shared record decides before any work is done
@@ -310,6 +307,15 @@ class SlackAdapter:
             self.spawn(self._record(event_id))
         else:
             task.add_done_callback(lambda _: self.spawn(self._record(event_id)))
+        return True
+
+    def _remember_seen(self, event_id: str) -> bool:
+        """Note an id in this process's bounded memory; False if it was already there."""
+        if event_id in self._seen:
+            return False
+        self._seen[event_id] = None
+        if len(self._seen) > SEEN_IN_MEMORY:
+            self._seen.popitem(last=False)
         return True
 
     async def _record(self, event_id: str) -> bool:
@@ -365,11 +371,11 @@ class SlackAdapter:
         return _str(response.data, "user", "id")
 
     # -- one turn --------------------------------------------------------------------------------
-    async def _turn(self, incoming: Incoming, channel: str) -> None:
+    async def _turn(self, incoming: Incoming, channel: str, *, once: bool = False) -> None:
         email, name = await self.user_info(incoming.user_id)
         incoming = replace(incoming, email=email, name=name)
         try:
-            replies = await self.coach.handle(incoming)
+            replies = await self.coach.handle(incoming, once=once)  # [] when `once` finds a repeat
         except Exception:  # a bug in the core must still leave the person with an answer
             log.exception("the core failed on a turn of %s", incoming.user_key)
             replies = [Reply(T.TURN_FAILED)]
@@ -396,11 +402,16 @@ class SlackAdapter:
             or event.get("bot_id") or event.get("bot_profile") or not user or not channel or not event_id
         ):
             return
-        if not await self._first(event_id, retried=retried):
+        once = self.coach.store.shared and not retried
+        if once:
+            # a shared store: the core checks the shared record while it reads the conversation
+            if not self._remember_seen(event_id):
+                return
+        elif not await self._first(event_id, retried=retried):
             return
         self._dm[user] = channel
         text = unescape(event.get("text") if isinstance(event.get("text"), str) else "")
-        await self._turn(self._incoming(user, channel, event_id, text=text), channel)
+        await self._turn(self._incoming(user, channel, event_id, text=text), channel, once=once)
 
     async def _on_mention(self, body: dict[str, Any], request: Any) -> None:
         self.spawn(self._mention(body, retried=is_retry(request)))

@@ -391,3 +391,15 @@ async def test_paused_helpers_are_not_suggested_and_my_data_covers_every_feature
     await chat.send("my data")
     export = chat.last[0].attachment
     assert {"profiles", "conversations", "addresses", "nudges", "introductions"} <= set(export)
+
+
+async def test_once_answers_a_repeated_event_with_nothing_and_stores_nothing(coach):
+    first = await coach.handle(Incoming("slack", "U9", text="hi", event_id="Ev1"), once=True)
+    assert first
+    convo = await coach.store.get(CONVERSATIONS, "slack:U9")
+    again = await coach.handle(Incoming("slack", "U9", text="1", event_id="Ev1"), once=True)
+    assert again == []
+    assert await coach.store.get(CONVERSATIONS, "slack:U9") == convo
+    # a delegated command is checked too
+    await coach.handle(Incoming("slack", "U9", command="team-skills", event_id="Ev2"), once=True)
+    assert await coach.handle(Incoming("slack", "U9", command="team-skills", event_id="Ev2"), once=True) == []

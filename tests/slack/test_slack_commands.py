@@ -19,9 +19,9 @@ def seen(server: SlackServer) -> list:
     received: list = []
     real_handle = server.coach.handle
 
-    async def spy(incoming):
+    async def spy(incoming, **kw):
         received.append(incoming)
-        return await real_handle(incoming)
+        return await real_handle(incoming, **kw)
 
     server.coach.handle = spy
     return received

@@ -18,9 +18,9 @@ async def test_a_dm_gets_an_answer_in_the_dm_with_blocks_and_fallback_text(serve
     seen = []
     real_handle = server.coach.handle
 
-    async def spy(incoming):
+    async def spy(incoming, **kw):
         seen.append(incoming)
-        return await real_handle(incoming)
+        return await real_handle(incoming, **kw)
 
     server.coach.handle = spy
     status, _ = await server.event(dm_event(USER, "help"))
@@ -56,9 +56,9 @@ async def test_slack_escapes_are_undone_before_the_core_sees_the_text(server: Sl
     seen = []
     real_handle = server.coach.handle
 
-    async def spy(incoming):
+    async def spy(incoming, **kw):
         seen.append(incoming.text)
-        return await real_handle(incoming)
+        return await real_handle(incoming, **kw)
 
     server.coach.handle = spy
     await server.event(dm_event(USER, "R&amp;D &lt;team&gt;"))
@@ -204,7 +204,7 @@ async def test_a_429_storm_still_delivers_every_reply_exactly_once(server: Slack
 
 
 async def test_a_failing_core_still_leaves_the_person_with_an_answer(server: SlackServer, slack: FakeSlack):
-    async def broken(incoming):
+    async def broken(incoming, **kw):
         raise RuntimeError("a bug")
 
     server.coach.handle = broken
