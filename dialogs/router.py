@@ -252,57 +252,32 @@ async def _start(ctx: Ctx) -> None:
     await INTERVIEW.reask(ctx)
 
 
+# Side commands answer and then ask the open question again, so the interview goes on where it was.
+_SETTINGS: dict[G, tuple[str, bool, str]] = {
+    G.STOP_REMINDERS: ("reminders", False, M.REMINDERS_OFF),
+    G.RESUME_REMINDERS: ("reminders", True, M.REMINDERS_ON),
+    G.SHARE_ON: ("consent_share", True, M.SHARING_ON),
+    G.SHARE_OFF: ("consent_share", False, M.SHARING_OFF),
+}
+
+
 async def _global(ctx: Ctx, g: G) -> None:
     state = ctx.convo.get("state")
-    if g is G.HELP:
-        ctx.say(M.HELP)
-        if state not in (None, "idle"):
-            await INTERVIEW.reask(ctx)
-    elif g is G.START:
+    if g is G.START:
         await _start(ctx)
-    elif g is G.RESTART:
+        return
+    if g is G.RESTART:
         ctx.say(M.RESTARTING)
         ctx.convo["data"] = {}
         ctx.convo.pop("paused", None)
         await INTERVIEW.enter(ctx, S.ROLE)
-    elif g is G.EXPLAIN:
-        ctx.say(M.DIFFERENCE)
-        if state not in (None, "idle"):
-            await INTERVIEW.reask(ctx)
-    elif g is G.MY_PLAN:
-        ctx.replies.append(plan_reply(ctx.coach, ctx.profile))
-        if state in INTERVIEW_STATES:
-            await INTERVIEW.reask(ctx)
-    elif g is G.MY_DATA:
-        export = await ctx.coach.export(ctx.incoming.user_key)
-        # what this turn is about to save is part of what is kept
-        export["profiles"] = export.get("profiles") or (ctx.profile or None)
-        ctx.replies.append(Reply(M.MY_DATA, attachment=export, attachment_name="skillcoach-my-data.json"))
-        if state in INTERVIEW_STATES:
-            await INTERVIEW.reask(ctx)
-    elif g is G.FORGET:
+        return
+    if g is G.FORGET:
         ctx.convo["forget_return"] = state
         ctx.convo["state"] = "forget_confirm"
         ctx.ask(M.FORGET_CONFIRM, [Choice("yes", M.FORGET_YES), Choice("no", M.FORGET_NO)])
-    elif g is G.STOP_REMINDERS:
-        ctx.profile["reminders"] = False
-        ctx.settings_changed = True
-        ctx.say(M.REMINDERS_OFF)
-        if state in INTERVIEW_STATES:
-            await INTERVIEW.reask(ctx)
-    elif g is G.RESUME_REMINDERS:
-        ctx.profile["reminders"] = True
-        ctx.settings_changed = True
-        ctx.say(M.REMINDERS_ON)
-        if state in INTERVIEW_STATES:
-            await INTERVIEW.reask(ctx)
-    elif g is G.SHARE_ON or g is G.SHARE_OFF:
-        ctx.profile["consent_share"] = g is G.SHARE_ON
-        ctx.settings_changed = True
-        ctx.say(M.SHARING_ON if g is G.SHARE_ON else M.SHARING_OFF)
-        if state in INTERVIEW_STATES:
-            await INTERVIEW.reask(ctx)
-    elif g is G.CANCEL:
+        return
+    if g is G.CANCEL:
         if state in INTERVIEW_STATES or state == S.MARK_DONE.value:
             ctx.convo["paused"] = state if state in INTERVIEW_STATES else None
             ctx.convo["state"] = "idle"
@@ -310,6 +285,26 @@ async def _global(ctx: Ctx, g: G) -> None:
             ctx.say(M.CANCELLED)
         else:
             ctx.say(M.NOTHING_TO_CANCEL)
+        return
+    # side commands
+    if g is G.HELP:
+        ctx.say(M.HELP)
+    elif g is G.EXPLAIN:
+        ctx.say(M.DIFFERENCE)
+    elif g is G.MY_PLAN:
+        ctx.replies.append(plan_reply(ctx.coach, ctx.profile))
+    elif g is G.MY_DATA:
+        export = await ctx.coach.export(ctx.incoming.user_key)
+        # what this turn is about to save is part of what is kept
+        export["profiles"] = export.get("profiles") or (ctx.profile or None)
+        ctx.replies.append(Reply(M.MY_DATA, attachment=export, attachment_name="skillcoach-my-data.json"))
+    elif g in _SETTINGS:
+        field, value, message = _SETTINGS[g]
+        ctx.profile[field] = value
+        ctx.settings_changed = True
+        ctx.say(message)
+    if state in INTERVIEW_STATES or (g in (G.HELP, G.EXPLAIN) and state not in (None, "idle")):
+        await INTERVIEW.reask(ctx)
 
 
 async def _answer_forget(ctx: Ctx) -> None:
