@@ -256,10 +256,10 @@ async def run(args: argparse.Namespace) -> None:
             core_times: list[float] = []
             real_handle = adapter.coach.handle
 
-            async def timed_handle(incoming):  # how much of a turn is the core (dialogs + store)
+            async def timed_handle(incoming, **kw):  # how much of a turn is the core (dialogs + store)
                 t0 = time.perf_counter()
                 try:
-                    return await real_handle(incoming)
+                    return await real_handle(incoming, **kw)
                 finally:
                     core_times.append(time.perf_counter() - t0)
 
