@@ -82,6 +82,20 @@ def activity_problem(payload: Any) -> str | None:
     return None
 
 
+def is_local_url(url: str) -> bool:
+    """Whether a URL points at this machine (loopback): the Bot Framework Emulator or a test fake."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _b64json(segment: str) -> Any:
     padded = segment + "=" * (-len(segment) % 4)
     return json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
@@ -135,6 +149,12 @@ class MessagesEndpoint:
             return _error(400, f"not an activity: {exc}")
 
         auth_header = request.headers.get("Authorization", "")
+        if not self.runtime.auth_required and not is_local_url(payload["serviceUrl"]):
+            # without an app id nothing is authenticated: answer only a local Emulator (or test
+            # connector), so a server started without credentials cannot be made to post anywhere
+            log.warning("Teams request refused (403): local development mode answers only a local "
+                        "serviceUrl; set MicrosoftAppId to serve Teams")
+            return _error(403, "local development mode (no MicrosoftAppId) answers only a local serviceUrl")
         if self.runtime.auth_required:
             problem = bearer_problem(auth_header)
             if problem:

@@ -174,3 +174,14 @@ async def test_incomplete_single_tenant_configuration_is_a_clear_error(tmp_path,
                               microsoft_app_type="SingleTenant", microsoft_app_password="x")
     with pytest.raises(ConfigError, match="APP_TENANTID"):
         await Server(settings, catalog=catalog).start()
+
+
+async def test_local_development_mode_answers_only_a_local_service_url(server, connector):
+    # no app id: nothing is authenticated, so the bot must not post to a serviceUrl anywhere else
+    activity = A.message("https://smba.example.net/teams/", text="hi")
+    got, body = await server.post(activity)
+    assert got == 403 and "local serviceUrl" in json.loads(body)["error"]
+    assert connector.calls == []
+    assert await nothing_stored(server, activity)
+    got, _ = await server.post(A.message(connector.url, text="hi"))
+    assert got in (200, 201)
