@@ -18,10 +18,6 @@ from bot.matching import RoleMatcher, SkillMatcher, normalise
 from bot.people import Directory, Person
 
 PREFS = ("courses", "mentoring", "peer_coaching", "shadowing", "associations")
-PREF_TYPES = {
-    "courses": ("course", "certification", "program", "book", "workshop"),
-    "associations": ("community",),
-}
 DEFAULT_HOURS = 20.0  # a skill with no listed learning option
 
 
@@ -174,14 +170,21 @@ class Recommender:
                 if len(chosen) >= 3:
                     break
 
-        plan_skills = [self._plan_skill(s, weights.get(s, 3), s in trending, aim, reskill, prefs) for s in chosen]
+        used: set[str] = set()  # options already suggested for an earlier skill: offer others first
+        plan_skills = []
+        for s in chosen:
+            ps = self._plan_skill(s, weights.get(s, 3), s in trending, aim, reskill, prefs, used)
+            used.update(o.id for o in ps.options)
+            plan_skills.append(ps)
         strengths = self._strengths(current, have, weights) if reskill else []
         people = self._people(plan_skills, prefs, aim, reskill, directory, me_email, max_people)
         association = None
         if family and family.associations:
             a = family.associations[0]
             association = {"name": a.name, "url": a.url, "description": a.description}
-        total = sum(ps.options[0].hours if ps.options else DEFAULT_HOURS for ps in plan_skills)
+        # hours: the first way to learn each skill, an option shared by several skills counted once
+        firsts = {ps.options[0].id: ps.options[0].hours for ps in plan_skills if ps.options}
+        total = sum(firsts.values()) + DEFAULT_HOURS * sum(1 for ps in plan_skills if not ps.options)
         hours = max(0.5, float(hours_per_week or 1))
         weeks = max(1, math.ceil(total / hours))
         if reskill:
@@ -212,7 +215,7 @@ class Recommender:
         return self.catalog.family_name(ref.family).lower() if ref.family else "your field"
 
     def _plan_skill(self, skill: str, weight: int, trending: bool, aim: RoleRef, reskill: bool,
-                    prefs: list[str]) -> PlanSkill:
+                    prefs: list[str], used: set[str] | None = None) -> PlanSkill:
         reasons = []
         importance = {5: "essential", 4: "very important", 3: "important", 2: "useful", 1: "nice to have"}[weight]
         if reskill:
@@ -227,25 +230,34 @@ class Recommender:
             reason="; ".join(reasons),
             importance=weight,
             trending=trending,
-            options=self._options(skill, prefs),
+            options=self._options(skill, prefs, used or set()),
         )
 
-    def _options(self, skill: str, prefs: list[str]) -> list[PlanOption]:
+    def _options(self, skill: str, prefs: list[str], used: set[str] = frozenset()) -> list[PlanOption]:
+        """One or two ways to learn a skill: the kinds the person prefers first (a course before a
+        practice project for someone who likes courses), free or employer-paid before paid, short first."""
         options = self.catalog.options_for(skill)
         if not options:
             return []
-        wanted: set[str] = set()
-        for p in prefs:
-            wanted.update(PREF_TYPES.get(p, ()))
+        order: list[str] = []
+        if "courses" in prefs:
+            order += ["course", "program", "workshop", "certification", "book"]
         if "mentoring" in prefs or "peer_coaching" in prefs or "shadowing" in prefs:
-            wanted.add("practice")
+            order += ["practice"]
+        if "associations" in prefs:
+            order += ["community"]
 
         def rank(o: LearningOption) -> tuple:
-            return (0 if o.type in wanted else 1, 0 if o.cost in ("free", "employer") else 1, o.hours, o.id)
+            kind = order.index(o.type) if o.type in order else len(order)
+            return (o.id in used, kind, 0 if o.cost in ("free", "employer") else 1, o.hours, o.id)
 
-        return [
-            PlanOption(o.id, o.title, o.provider, o.type, o.hours, o.url) for o in sorted(options, key=rank)[:2]
-        ]
+        ranked = sorted(options, key=rank)
+        chosen = ranked[:1]
+        # the second option offers a different kind of learning where there is one
+        second = next((o for o in ranked[1:] if o.type != ranked[0].type), ranked[1] if len(ranked) > 1 else None)
+        if second is not None:
+            chosen.append(second)
+        return [PlanOption(o.id, o.title, o.provider, o.type, o.hours, o.url) for o in chosen]
 
     def _strengths(self, current: RoleRef, have: list[str], target_weights: dict[str, int]) -> list[str]:
         """Skills that carry over: shared with the new role first, then broadly transferable ones."""

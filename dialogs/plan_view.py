@@ -124,8 +124,7 @@ def plan_reply(coach: Coach, profile: dict[str, Any]) -> Reply:
     plan = profile.get("plan")
     if not plan:
         return Reply(M.NO_PLAN_YET)
-    card = plan_card(coach, plan)
-    return Reply(card.title, card=card)
+    return Reply(card=plan_card(coach, plan))  # the card's title is the notification text
 
 
 async def mark_done(ctx: Ctx, text: str, *, skill_id: str | None = None) -> bool:

@@ -150,3 +150,16 @@ def test_short_or_vague_roles_are_asked_not_guessed(rec, text, among):
 def test_exact_title_beats_the_same_words_without_seniority(rec):
     matches = rec.roles.match("head of marketing")
     assert matches[0].role.id == "marketing-manager" and is_confident(matches)
+
+
+def test_learning_options_follow_preferences_and_are_not_repeated(rec):
+    current = RoleRef("journalist", "Journalist", "content-communications")
+    target = RoleRef("software-developer", "Software developer", "engineering")
+    plan = rec.plan(current, [], "switch", target, prefs=["courses"])
+    firsts = [s.options[0] for s in plan.skills if s.options]
+    assert all(o.type in ("course", "program", "workshop", "certification", "book") for o in firsts)
+    assert len({o.id for o in firsts}) == len(firsts)          # one course is not suggested for every skill
+    # the estimate counts each suggested option once
+    assert plan.total_hours == sum({o.id: o.hours for o in firsts}.values())
+    practice = rec.plan(current, [], "switch", target, prefs=["mentoring"])
+    assert practice.skills[0].options[0].type == "practice"
