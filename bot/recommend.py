@@ -195,7 +195,7 @@ class Recommender:
         else:
             reason = (
                 f"You want to grow as {article(current.title)} {current.title}: that is upskilling — "
-                f"building on the job you have and keeping up with where {self._field(aim)} is going."
+                f"building on the job you have and keeping up with the latest in {self._field(aim)}."
             )
         return Plan(
             path=path,
