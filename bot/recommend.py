@@ -19,6 +19,7 @@ from bot.people import Directory, Person
 
 PREFS = ("courses", "mentoring", "peer_coaching", "shadowing", "associations")
 DEFAULT_HOURS = 20.0  # a skill with no listed learning option
+TREND_BONUS = {"lt1": 1.0, "1to3": 2.5, "3to5": 3.0, "5plus": 3.5}  # by time in the role (upskilling)
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,7 @@ class Recommender:
         me_email: str | None = None,
         max_skills: int = 5,
         max_people: int = 3,
+        tenure: str | None = None,
     ) -> Plan:
         prefs = [p for p in (prefs or list(PREFS)) if p in PREFS] or list(PREFS)
         reskill = goal == "switch" and target is not None and (target.id != current.id or target.id is None)
@@ -146,17 +148,20 @@ class Recommender:
         family = self.catalog.families.get(aim.family or "")
         trending = set(family.trending) if family else set()
 
+        # New in a role, the role's essentials come first; after years in it, where the field is going
+        # counts for more.
+        trend_bonus = TREND_BONUS.get(tenure or "", 2.5) if not reskill else 2.5
         candidates: dict[str, float] = {}
         for skill, weight in weights.items():
             if skill in have_set:
                 continue
-            candidates[skill] = weight * 2.0 + (2.5 if skill in trending else 0.0) + (
+            candidates[skill] = weight * 2.0 + (trend_bonus if skill in trending else 0.0) + (
                 0.5 if self.catalog.options_for(skill) else 0.0
             )
         if not reskill:
             # growing in place: what the field is moving towards counts even beyond the role's list
             for skill in trending - have_set - set(candidates):
-                candidates[skill] = 3 * 2.0 + 2.5
+                candidates[skill] = 3 * 2.0 + trend_bonus
         ranked = sorted(candidates.items(), key=lambda kv: (-kv[1], kv[0]))
         chosen = [s for s, _ in ranked[:max_skills]]
         if len(chosen) < 3:

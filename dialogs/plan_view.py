@@ -36,6 +36,7 @@ async def make_plan(ctx: Ctx) -> None:
         directory=coach.directory,
         me_email=(me.email if me else ctx.incoming.email),
         max_people=8,
+        tenure=d.get("tenure"),
     )
     plan.people = await available_people(coach, plan.people, limit=3)
     now = coach.clock()

@@ -163,3 +163,14 @@ def test_learning_options_follow_preferences_and_are_not_repeated(rec):
     assert plan.total_hours == sum({o.id: o.hours for o in firsts}.values())
     practice = rec.plan(current, [], "switch", target, prefs=["mentoring"])
     assert practice.skills[0].options[0].type == "practice"
+
+
+def test_time_in_the_role_shifts_essentials_and_trends(rec):
+    current = RoleRef("software-developer", "Software developer", "engineering")
+    have = ["programming-languages", "web-development", "software-engineering-fundamentals"]
+    new = [s.id for s in rec.plan(current, have, "grow", tenure="lt1").skills]
+    seasoned = [s.id for s in rec.plan(current, have, "grow", tenure="5plus").skills]
+    trending = set(rec.catalog.families["engineering"].trending)
+    assert sum(s in trending for s in seasoned) > sum(s in trending for s in new)
+    weights = rec.catalog.roles["software-developer"].skills
+    assert sum(weights.get(s, 0) for s in new) > sum(weights.get(s, 0) for s in seasoned)
