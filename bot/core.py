@@ -32,6 +32,7 @@ log = logging.getLogger("skillcoach.core")
 MAX_TEXT = 4000  # longer text is cut here before any matching (a message is never refused for length)
 
 ChangeListener = Callable[[str, str], Awaitable[None]]
+Deliver = Callable[[list[Reply]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -117,12 +118,18 @@ class Coach:
         return await self.store.add_once(f"events:{platform}", event_id, ttl)
 
     # -- the entry point -------------------------------------------------------------------
-    async def handle(self, incoming: Incoming, *, once: bool = False) -> list[Reply]:
+    async def handle(self, incoming: Incoming, *, once: bool = False, deliver: Deliver | None = None) -> list[Reply]:
         """Answer one user action. Always returns at least one reply; never raises for user input.
 
         `once=True` (with `incoming.event_id`): check the shared deduplication record at the same time
         as the turn's first reads, and answer nothing (an empty list) if this event was seen before —
         one round trip saved per turn on a shared store, and still nothing done twice.
+
+        `deliver` (an adapter's `async deliver(replies)`, which handles its own delivery errors): on a
+        store only this process writes, a turn that changes nothing but the conversation may hand its
+        replies to `deliver` while the conversation is being saved, and then returns an empty list.
+        Nothing can overtake that save (a user's turns run one at a time here); if it fails, the reply
+        returned asks the person to try again.
         """
         if len(incoming.text) > MAX_TEXT:
             from dataclasses import replace
@@ -134,7 +141,8 @@ class Coach:
             self._locks[incoming.user_key] = lock
         async with lock:
             try:
-                replies = await self._turn(incoming, once=once and bool(incoming.event_id))
+                replies, delivered = await self._turn(incoming, once=once and bool(incoming.event_id),
+                                                      deliver=None if self.store.shared else deliver)
             except DuplicateEvent:
                 return []
             except StoreError as exc:
@@ -143,9 +151,12 @@ class Coach:
             except (OSError, ConnectionError) as exc:
                 log.warning("store unreachable during a turn of %s: %s", incoming.user_key, exc)
                 return [Reply(M.TRY_AGAIN)]
+        if delivered:
+            return []
         return replies or [Reply(M.HELP)]
 
-    async def _turn(self, incoming: Incoming, *, once: bool = False) -> list[Reply]:
+    async def _turn(self, incoming: Incoming, *, once: bool = False,
+                    deliver: Deliver | None = None) -> tuple[list[Reply], bool]:
         from dialogs.router import run_turn
 
         gate = asyncio.ensure_future(self._first_or_true(incoming)) if once else None
@@ -154,7 +165,7 @@ class Coach:
                 await self._remember_address(incoming)
             for attempt in range(5):
                 try:
-                    return await run_turn(self, incoming, gate=gate)
+                    return await run_turn(self, incoming, gate=gate, deliver=deliver)
                 except ConflictError:
                     # another process wrote this user's conversation first: run the turn again on fresh state
                     log.info("conflicting write for %s; retrying turn (%d)", incoming.user_key, attempt + 1)

@@ -845,7 +845,8 @@ async def nudge_action(coach, incoming: Incoming) -> list[Reply]:
         has_plan = bool(profile and profile.data.get("plan"))
         follow = replace(incoming, choice=None, choices=None, prompt_id=None, command=None,
                          text="my plan" if has_plan else "start")
-        return await run_turn(coach, follow)
+        replies, _ = await run_turn(coach, follow)
+        return replies
     return [Reply(LATER)]
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,8 @@ from dialogs.plan_view import mark_done, plan_reply
 
 if TYPE_CHECKING:
     from bot.core import Coach
+
+log = logging.getLogger("skillcoach.dialogs")
 
 
 class G(enum.Enum):
@@ -94,7 +97,21 @@ async def _allowed(gate: asyncio.Future[bool] | None) -> None:
         raise DuplicateEvent()
 
 
-async def run_turn(coach: Coach, inc: Incoming, *, gate: asyncio.Future[bool] | None = None) -> list[Reply]:
+async def run_turn(coach: Coach, inc: Incoming, *, gate: asyncio.Future[bool] | None = None,
+                   deliver: Callable[[list[Reply]], Awaitable[None]] | None = None) -> tuple[list[Reply], bool]:
+    """One turn; returns its replies and whether they were already handed to `deliver`."""
+    replies = await _run_turn(coach, inc, gate, deliver)
+    if isinstance(replies, _Delivered):
+        return [], True
+    return replies, False
+
+
+class _Delivered:
+    """The turn's replies went to `deliver` while the conversation was saved."""
+
+
+async def _run_turn(coach: Coach, inc: Incoming, gate: asyncio.Future[bool] | None,
+                    deliver: Callable[[list[Reply]], Awaitable[None]] | None) -> list[Reply] | _Delivered:
     key = inc.user_key
     # 1-3: feature modules that keep their own state
     if gate is not None and _delegated(coach, inc):
@@ -126,9 +143,22 @@ async def run_turn(coach: Coach, inc: Incoming, *, gate: asyncio.Future[bool] | 
 
     if ctx.forgotten:
         return ctx.replies
-    if repr(ctx.convo) != before[0]:
+    convo_changed, profile_changed = repr(ctx.convo) != before[0], repr(ctx.profile) != before[1]
+    if deliver is not None and convo_changed and not profile_changed and ctx.replies and not (
+        ctx.plan_changed or ctx.settings_changed
+    ):
+        # only this process writes this conversation, and only under this user's lock: the save
+        # cannot conflict, so the replies go out while it is written
+        save = coach.store.put(CONVERSATIONS, key, ctx.convo, version=convo_rec.version if convo_rec else 0)
+        saved, sent = await asyncio.gather(save, deliver(ctx.replies), return_exceptions=True)
+        if isinstance(sent, BaseException):
+            log.error("delivering the replies of a turn of %s failed", key, exc_info=sent)
+        if isinstance(saved, BaseException):
+            raise saved
+        return _Delivered()
+    if convo_changed:
         await coach.store.put(CONVERSATIONS, key, ctx.convo, version=convo_rec.version if convo_rec else 0)
-    if repr(ctx.profile) != before[1]:
+    if profile_changed:
         ctx.profile["updated_at"] = coach.clock()
         await coach.store.put(PROFILES, key, ctx.profile, version=profile_rec.version if profile_rec else 0)
     if ctx.plan_changed:

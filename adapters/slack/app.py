@@ -374,15 +374,20 @@ class SlackAdapter:
     async def _turn(self, incoming: Incoming, channel: str, *, once: bool = False) -> None:
         email, name = await self.user_info(incoming.user_id)
         incoming = replace(incoming, email=email, name=name)
+        async def deliver(replies: list[Reply]) -> None:
+            try:
+                await self.post_replies(channel, replies)
+            except DeliveryError as exc:
+                log.warning("could not answer %s in %s: %s", incoming.user_key, channel, exc)
+
         try:
-            replies = await self.coach.handle(incoming, once=once)  # [] when `once` finds a repeat
+            # [] when `once` finds a repeat, or when the core already handed the replies to `deliver`
+            replies = await self.coach.handle(incoming, once=once, deliver=deliver)
         except Exception:  # a bug in the core must still leave the person with an answer
             log.exception("the core failed on a turn of %s", incoming.user_key)
             replies = [Reply(T.TURN_FAILED)]
-        try:
-            await self.post_replies(channel, replies)
-        except DeliveryError as exc:
-            log.warning("could not answer %s in %s: %s", incoming.user_key, channel, exc)
+        if replies:
+            await deliver(replies)
 
     def _incoming(self, user_id: str, channel: str, event_id: str, **fields: Any) -> Incoming:
         return Incoming(

@@ -64,6 +64,14 @@ def _loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
+# Collections whose writes commit without waiting for the WAL flush: the conversation's place in the
+# interview (saved every turn, on the path of every answer). The version check and visibility to other
+# processes are as for every write; only after a crash of the database itself may the last fraction of
+# a second of steps be forgotten (the person is asked that question again). Profiles, plans, nudges and
+# everything else commit durably.
+RELAXED_COLLECTIONS = frozenset({"conversations"})
+
+
 class PostgresStore(Store):
     """`Store` on PostgreSQL through an asyncpg connection pool."""
 
@@ -86,9 +94,10 @@ class PostgresStore(Store):
         self._connect_timeout = connect_timeout
         self._command_timeout = command_timeout
         self._pool: asyncpg.Pool | None = None
-        # Deduplication keys are written on a second, small pool whose sessions do not wait for the WAL
-        # flush (synchronous_commit=off): a crash of the database may forget the last fraction of a
-        # second of event ids, never corrupt anything, and every event's first check costs no fsync.
+        # Deduplication keys and conversation steps (RELAXED_COLLECTIONS) are written on a second pool
+        # whose sessions do not wait for the WAL flush (synchronous_commit=off): a crash of the database
+        # may forget the last fraction of a second of them, never corrupt anything, and a turn costs no
+        # WAL fsync on the path of its answer.
         self._fast_pool: asyncpg.Pool | None = None
         self._open_lock = asyncio.Lock()
         self._last_prune = time.monotonic()
@@ -110,7 +119,7 @@ class PostgresStore(Store):
                     self._pool = await self._connect_and_migrate()
                     try:
                         self._fast_pool = await asyncpg.create_pool(
-                            self.url, min_size=1, max_size=max(2, self._max_size // 4),
+                            self.url, min_size=1, max_size=max(2, self._max_size // 2),
                             timeout=self._connect_timeout, command_timeout=self._command_timeout,
                             server_settings={"synchronous_commit": "off"},
                         )
@@ -235,7 +244,7 @@ class PostgresStore(Store):
         self, collection: str, key: str, data: dict[str, Any], *, version: int | None = None
     ) -> Record:
         text = json.dumps(data)
-        async with self._conn() as conn:
+        async with self._conn(fast=collection in RELAXED_COLLECTIONS) as conn:
             if version is None:
                 new = await conn.fetchval(
                     "INSERT INTO records (collection, key, data, version) VALUES ($1, $2, $3::jsonb, 1) "

@@ -403,3 +403,48 @@ async def test_once_answers_a_repeated_event_with_nothing_and_stores_nothing(coa
     # a delegated command is checked too
     await coach.handle(Incoming("slack", "U9", command="team-skills", event_id="Ev2"), once=True)
     assert await coach.handle(Incoming("slack", "U9", command="team-skills", event_id="Ev2"), once=True) == []
+
+
+async def test_deliver_sends_replies_while_the_conversation_is_saved(coach):
+    delivered: list = []
+
+    async def deliver(replies):
+        delivered.append(replies)
+
+    first = await coach.handle(Incoming("slack", "UD", text="hi"), deliver=deliver)
+    assert first and delivered == []          # the first turn also creates the profile: saved, then returned
+    later = await coach.handle(Incoming("slack", "UD", text="1"), deliver=deliver)
+    assert later == [] and len(delivered) == 1 and "current role" in delivered[0][0].text
+    convo = (await coach.store.get(CONVERSATIONS, "slack:UD")).data
+    assert convo["state"] == "role"           # saved as well as sent
+
+
+async def test_deliver_is_not_used_on_a_shared_store_or_when_the_save_fails(catalog):
+    class Shared(MemoryStore):
+        shared = True
+
+    class Failing(MemoryStore):
+        fail = False
+
+        async def put(self, collection, key, data, *, version=None):
+            if self.fail:
+                from bot.errors import StoreUnavailable
+
+                raise StoreUnavailable("disk gone")
+            return await super().put(collection, key, data, version=version)
+
+    delivered: list = []
+
+    async def deliver(replies):
+        delivered.append(replies)
+
+    shared = Coach(Settings(database_url="memory:"), Shared(), catalog, Directory())
+    await shared.handle(Incoming("slack", "U1", text="hi"), deliver=deliver)
+    assert await shared.handle(Incoming("slack", "U1", text="1"), deliver=deliver)
+    assert delivered == []
+    failing_store = Failing()
+    failing = Coach(Settings(database_url="memory:"), failing_store, catalog, Directory())
+    await failing.handle(Incoming("slack", "U1", text="hi"), deliver=deliver)
+    failing_store.fail = True
+    replies = await failing.handle(Incoming("slack", "U1", text="1"), deliver=deliver)
+    assert "try again" in replies[0].text     # after the question went out, the person hears it was not kept

@@ -21,7 +21,7 @@ class Script:
         self.answers = list(answers)
         server.coach.handle = self.handle
 
-    async def handle(self, incoming, *, once=False):
+    async def handle(self, incoming, **kw):
         self.seen.append(incoming)
         return self.answers.pop(0) if self.answers else [Reply("ok")]
 
