@@ -72,7 +72,6 @@ class Coach:
         self.recommender = Recommender(catalog)
         self.messengers: dict[str, Messenger] = {}
         self._listeners: list[ChangeListener] = []
-        self._addresses: dict[str, dict[str, Any]] = {}  # last address stored per user (bounded)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         # Extension points for feature modules (managers' commands, introductions, nudges):
         #   command_handlers[name](coach, incoming, person) for Incoming.command == name
@@ -161,8 +160,6 @@ class Coach:
 
         gate = asyncio.ensure_future(self._first_or_true(incoming)) if once else None
         try:
-            if incoming.address:
-                await self._remember_address(incoming)
             for attempt in range(5):
                 try:
                     return await run_turn(self, incoming, gate=gate, deliver=deliver)
@@ -182,23 +179,27 @@ class Coach:
             log.warning("could not check event %s against repeats: %s", incoming.event_id, exc)
             return True
 
-    async def _remember_address(self, incoming: Incoming) -> None:
+    def address_record(self, incoming: Incoming) -> dict[str, Any]:
+        """What the store keeps to reach this user proactively."""
         data = {"platform": incoming.platform, "user_id": incoming.user_id, "address": incoming.address}
         if incoming.email:
             data["email"] = incoming.email
-        if self._addresses.get(incoming.user_key) == data:
-            return  # stored by an earlier turn of this process: no read on every turn
-        current = await self.store.get(ADDRESSES, incoming.user_key)
-        if current is None or current.data.get("address") != incoming.address or (
-            incoming.email and current.data.get("email") != incoming.email
+        return data
+
+    async def remember_address(self, incoming: Incoming, current: Any = None, *, known: bool = False) -> None:
+        """Store the user's address when it is new or changed (`current`: the record, if already read)."""
+        if not incoming.address:
+            return
+        if not known:
+            current = await self.store.get(ADDRESSES, incoming.user_key)
+        if current is not None and current.data.get("address") == incoming.address and (
+            not incoming.email or current.data.get("email") == incoming.email
         ):
-            try:
-                await self.store.put(ADDRESSES, incoming.user_key, data)
-            except ConflictError:
-                return
-        self._addresses[incoming.user_key] = data
-        if len(self._addresses) > 10_000:
-            self._addresses.pop(next(iter(self._addresses)))
+            return
+        try:
+            await self.store.put(ADDRESSES, incoming.user_key, self.address_record(incoming))
+        except ConflictError:
+            pass  # another turn stored it at the same moment
 
     # -- proactive messages ----------------------------------------------------------------
     async def address_of(self, user_key: str) -> dict[str, Any] | None:
@@ -217,7 +218,6 @@ class Coach:
     async def forget(self, user_key: str) -> int:
         """Delete everything stored about a user; returns how many records were removed."""
         removed = 0
-        self._addresses.pop(user_key, None)
         for collection in USER_COLLECTIONS:
             removed += bool(await self.store.delete(collection, user_key))
         await self.notify(user_key, "forgotten")

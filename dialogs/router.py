@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot import messages as M
 from bot.matching import normalise
-from bot.store import CONVERSATIONS, PROFILES
+from bot.store import ADDRESSES, CONVERSATIONS, PROFILES
 from bot.types import Choice, Incoming, Reply
 from dialogs.engine import Ctx
 from dialogs.interview import INTERVIEW, INTERVIEW_STATES, S
@@ -114,8 +114,9 @@ async def _run_turn(coach: Coach, inc: Incoming, gate: asyncio.Future[bool] | No
                     deliver: Callable[[list[Reply]], Awaitable[None]] | None) -> list[Reply] | _Delivered:
     key = inc.user_key
     # 1-3: feature modules that keep their own state
-    if gate is not None and _delegated(coach, inc):
+    if _delegated(coach, inc):
         await _allowed(gate)
+        await coach.remember_address(inc)
     if inc.choice and ":" in inc.choice:
         handler = coach.action_handlers.get(inc.choice.split(":", 1)[0])
         if handler is not None:
@@ -131,8 +132,11 @@ async def _run_turn(coach: Coach, inc: Incoming, gate: asyncio.Future[bool] | No
             if any(norm == p or norm.startswith(p + " ") for p in prefixes):
                 return await intent_handler(coach, inc, coach.person_for(inc))
 
-    convo_rec, profile_rec = await coach.store.get_many([(CONVERSATIONS, key), (PROFILES, key)])
+    # one round trip for everything a turn reads
+    wanted = [(CONVERSATIONS, key), (PROFILES, key)] + ([(ADDRESSES, key)] if inc.address else [])
+    convo_rec, profile_rec, *address = await coach.store.get_many(wanted)
     await _allowed(gate)
+    await coach.remember_address(inc, address[0] if address else None, known=True)
     convo: dict[str, Any] = dict(convo_rec.data) if convo_rec else {}
     profile: dict[str, Any] = dict(profile_rec.data) if profile_rec else {}
     before = (repr(convo), repr(profile))
