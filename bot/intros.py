@@ -32,6 +32,7 @@ from bot.org import email_of, person_of, platform_user_id
 from bot.people import OFFERS, Person
 from bot.store import PROFILES, update
 from bot.types import Choice, Incoming, Reply
+from bot.messages import Intros as T
 
 log = logging.getLogger("skillcoach.intros")
 
@@ -42,49 +43,6 @@ EXPIRY_QUEUE = "intro-expiry"
 ANSWER_WITHIN = 3 * 86400.0
 EXPIRY_POLL = 60.0
 MAX_CAPACITY = 20
-
-# -- user-facing text ----------------------------------------------------------------------------
-OFFER_VERB = {"mentoring": "mentor you", "peer_coaching": "peer-coach you",
-              "shadowing": "let you shadow them"}
-OFFER_ASK = {"mentoring": "would like you to mentor them", "peer_coaching": "would like you to peer-coach them",
-             "shadowing": "would like to shadow you for a day or two"}
-OFFER_NOUN = {"mentoring": "a mentor", "peer_coaching": "a peer coach", "shadowing": "someone to shadow"}
-ASK_HELP = ("To ask a colleague for help, say for example *ask Report 13 to mentor me* "
-            "(or *to peer-coach me*, *to let me shadow them*).")
-NOT_FOUND = "I couldn't find {name} in the organisation file. " + ASK_HELP
-NOT_YOURSELF = "That's you! Pick someone else from your plan."
-ALREADY_ASKED = "You've already asked {name} — I'll tell you as soon as they answer."
-ASKED = ("I've asked *{name}* whether they can {verb}{skills}. They have 3 days to answer; "
-         "I'll let you know either way.")
-NOT_AVAILABLE = "{name} can't take anyone on right now."
-NOT_REACHABLE = "I can't reach {name} on {platform}."
-HELPER_DM = ("*{requester}*{role} {ask}{skills}.\nThey found you through their skillcoach growth plan. "
-             "Can you help?")
-LABEL_ACCEPT, LABEL_DECLINE = "Yes, happy to", "Not right now"
-ACCEPTED_HELPER = ("Thank you! I've introduced you to *{requester}*{role}{contact}.\nNext steps: they'll "
-                   "message you to set up a first 30-minute conversation — agree what they want to learn, "
-                   "and how often you'll meet.{room}")
-ACCEPTED_REQUESTER = ("Good news: *{helper}*{role} agreed to {verb}{skills}{contact}.\nNext steps: send them a "
-                      "message today to set up a first 30-minute conversation; bring your plan and one "
-                      "question, and agree how often you'll meet.")
-DECLINED_HELPER = "Thanks for letting me know. I'll suggest someone else to them — without mentioning your answer."
-NOT_FOR_YOU = "This request was meant for someone else, so I've left it as it is."
-GONE = "That request is no longer open."
-ANSWERED = "You've already answered this request — thank you."
-EXPIRED_HELPER = "That request expired after 3 days, so I've suggested someone else to them. No need to do anything."
-NEXT_MATCH = ("Your last request for {noun} didn't work out this time — people get busy. *{name}*{role} can "
-              "also help{skills}. Shall I ask them?")
-NO_MATCH = ("Your last request for {noun} didn't work out this time, and I don't see anyone else who offers "
-            "that for your skills right now. Say *my plan* to see your other options.")
-LABEL_ASK, LABEL_NO_THANKS = "Ask {name}", "No thanks"
-NO_THANKS = "OK. Say *my plan* whenever you want to look at your options again."
-HELPER_ONLY = "Mentoring settings are for people in the organisation file, and I couldn't find you there."
-PAUSED = "Paused: I won't suggest you to anyone until you say *mentoring resume*."
-RESUMED = "Welcome back: I'll suggest you again — you have room for {room}."
-CAPACITY_SET = "Done: you have room for {room}."
-BAD_CAPACITY = "Please give a whole number from 0 to 20, e.g. *mentoring capacity 3*."
-STATUS = ("You offer {offers}. {state} Say *mentoring pause*, *mentoring resume* or *mentoring capacity N*.")
-
 
 def _room(n: int) -> str:
     return "no one more right now" if n <= 0 else "1 more person" if n == 1 else f"{n} more people"
@@ -166,13 +124,13 @@ def _find_person(coach, who: str, plan_people: list[dict[str, Any]]) -> Person |
 async def ask_intent(coach, incoming: Incoming, person: Person | None) -> list[Reply]:
     parsed = parse_ask(incoming.text)
     if parsed is None:
-        return [Reply(ASK_HELP)]
+        return [Reply(T.ASK_HELP)]
     who, offer = parsed
     profile = await coach.store.get(PROFILES, incoming.user_key)
     plan_people = ((profile.data.get("plan") or {}).get("people") or []) if profile else []
     helper = _find_person(coach, who, plan_people)
     if helper is None:
-        return [Reply(NOT_FOUND.format(name=who))]
+        return [Reply(T.NOT_FOUND.format(name=who))]
     if offer is None:
         offer = next((p.get("offer") for p in plan_people if p.get("email") == helper.email and p.get("offer")),
                      helper.offers[0] if helper.offers else "mentoring")
@@ -183,13 +141,13 @@ async def ask(coach, incoming: Incoming, helper: Person, offer: str) -> list[Rep
     """Send `helper` a request from the user behind `incoming`; the reply tells the requester what happened."""
     requester_email = await email_of(coach, incoming)
     if requester_email and requester_email == helper.email:
-        return [Reply(NOT_YOURSELF)]
+        return [Reply(T.NOT_YOURSELF)]
     profile_rec = await coach.store.get(PROFILES, incoming.user_key)
     profile = profile_rec.data if profile_rec else {}
     history = await coach.store.get(HISTORY, incoming.user_key)
     pending = (history.data.get("pending") or {}) if history else {}
     if helper.email in pending.values():
-        return [Reply(ALREADY_ASKED.format(name=helper.name))]
+        return [Reply(T.ALREADY_ASKED.format(name=helper.name))]
     skills = _skills_for(profile, helper, offer)
     requester = {
         "email": requester_email, "platform": incoming.platform, "user_id": incoming.user_id,
@@ -201,7 +159,7 @@ async def ask(coach, incoming: Incoming, helper: Person, offer: str) -> list[Rep
     }
     problem = await _send_request(coach, requester, helper, offer, skills)
     if problem is None:
-        return [Reply(ASKED.format(name=helper.name, verb=OFFER_VERB.get(offer, "help you"),
+        return [Reply(T.ASKED.format(name=helper.name, verb=T.OFFER_VERB.get(offer, "help you"),
                                    skills=_skills_phrase(coach, skills)))]
     # the asked person can't be asked: say so plainly, and suggest the next one
     await _remember_tried(coach, incoming.user_key, offer, helper.email)
@@ -227,14 +185,14 @@ async def _send_request(coach, requester: dict[str, Any], helper: Person, offer:
     """Create the request and DM the helper; returns why it could not be sent, or None."""
     platform = requester["platform"]
     if not await available(coach, helper, offer):
-        return NOT_AVAILABLE.format(name=helper.name)
+        return T.NOT_AVAILABLE.format(name=helper.name)
     helper_id = None
     try:
         helper_id = await platform_user_id(coach, helper, platform)
     except DeliveryError:
         helper_id = None
     if not helper_id or platform not in coach.messengers:
-        return NOT_REACHABLE.format(name=helper.name, platform={"slack": "Slack", "teams": "Teams"}.get(
+        return T.NOT_REACHABLE.format(name=helper.name, platform={"slack": "Slack", "teams": "Teams"}.get(
             platform, platform))
     now = coach.clock()
     intro_id = uuid.uuid4().hex[:12]
@@ -245,9 +203,9 @@ async def _send_request(coach, requester: dict[str, Any], helper: Person, offer:
     }
     await coach.store.put(INTROS, intro_id, record, version=0)
     dm = Reply(
-        HELPER_DM.format(requester=requester["name"], role=_role(requester.get("role")),
-                         ask=OFFER_ASK.get(offer, "would like your help"), skills=_skills_phrase(coach, skills)),
-        choices=(Choice(f"intro:accept:{intro_id}", LABEL_ACCEPT), Choice(f"intro:decline:{intro_id}", LABEL_DECLINE)),
+        T.HELPER_DM.format(requester=requester["name"], role=_role(requester.get("role")),
+                         ask=T.OFFER_ASK.get(offer, "would like your help"), skills=_skills_phrase(coach, skills)),
+        choices=(Choice(f"intro:accept:{intro_id}", T.LABEL_ACCEPT), Choice(f"intro:decline:{intro_id}", T.LABEL_DECLINE)),
         prompt_id=f"intro:{intro_id}",
     )
     try:
@@ -255,7 +213,7 @@ async def _send_request(coach, requester: dict[str, Any], helper: Person, offer:
     except DeliveryError as exc:
         log.warning("introduction request %s not delivered: %s", intro_id, exc)
         await coach.store.put(INTROS, intro_id, {**record, "status": "undelivered"})
-        return NOT_REACHABLE.format(name=helper.name, platform=platform.title())
+        return T.NOT_REACHABLE.format(name=helper.name, platform=platform.title())
     await coach.store.enqueue(EXPIRY_QUEUE, intro_id, {"intro": intro_id}, due=now + ANSWER_WITHIN)
 
     def note(data):
@@ -320,14 +278,14 @@ async def next_match(coach, requester: dict[str, Any], offer: str, skills: list[
 
 
 def _offer_reply(coach, person: Person, offer: str, skills: list[str], *, lead: bool = True) -> Reply:
-    text = NEXT_MATCH.format(noun=OFFER_NOUN.get(offer, "help"), name=person.name, role=_role(person.role),
+    text = T.NEXT_MATCH.format(noun=T.OFFER_NOUN.get(offer, "help"), name=person.name, role=_role(person.role),
                              skills=_skills_phrase(coach, skills))
     if not lead:
         text = text.split(". ", 1)[1] if ". " in text else text
     return Reply(
         text,
-        choices=(Choice(f"intro:ask:{person.email}:{offer}", LABEL_ASK.format(name=person.name)),
-                 Choice("intro:none", LABEL_NO_THANKS)),
+        choices=(Choice(f"intro:ask:{person.email}:{offer}", T.LABEL_ASK.format(name=person.name)),
+                 Choice("intro:none", T.LABEL_NO_THANKS)),
         prompt_id=f"intro:next:{uuid.uuid4().hex[:8]}",
     )
 
@@ -345,7 +303,7 @@ async def _offer_next(coach, intro: dict[str, Any]) -> None:
     await update(coach.store, HISTORY, requester["user_key"], drop)
     nxt = await next_match(coach, requester, intro["offer"], intro.get("skills") or [])
     if nxt is None:
-        reply = Reply(NO_MATCH.format(noun=OFFER_NOUN.get(intro["offer"], "help")))
+        reply = Reply(T.NO_MATCH.format(noun=T.OFFER_NOUN.get(intro["offer"], "help")))
     else:
         reply = _offer_reply(coach, nxt, intro["offer"], intro.get("skills") or [])
     try:
@@ -363,27 +321,27 @@ async def intro_action(coach, incoming: Incoming) -> list[Reply]:
         helper = coach.directory.by_email(parts[2])
         offer = parts[3] if len(parts) > 3 and parts[3] in OFFERS else "mentoring"
         if helper is None:
-            return [Reply(NOT_FOUND.format(name=parts[2]))]
+            return [Reply(T.NOT_FOUND.format(name=parts[2]))]
         return await ask(coach, incoming, helper, offer)
     if action == "none":
-        return [Reply(NO_THANKS)]
+        return [Reply(T.NO_THANKS)]
     if action in ("accept", "decline") and len(parts) >= 3:
         return await _answer(coach, incoming, parts[2], accept=action == "accept")
-    return [Reply(GONE)]
+    return [Reply(T.GONE)]
 
 
 async def _answer(coach, incoming: Incoming, intro_id: str, *, accept: bool) -> list[Reply]:
     record = await coach.store.get(INTROS, intro_id)
     if record is None:
-        return [Reply(GONE)]
+        return [Reply(T.GONE)]
     intro = record.data
     me = await email_of(coach, incoming)
     if not (incoming.platform == intro["platform"] and incoming.user_id == intro["helper_user_id"]) and me != intro["helper"]:
-        return [Reply(NOT_FOR_YOU)]
+        return [Reply(T.NOT_FOR_YOU)]
     if intro["status"] == "expired":
-        return [Reply(EXPIRED_HELPER)]
+        return [Reply(T.EXPIRED_HELPER)]
     if intro["status"] != "pending":
-        return [Reply(ANSWERED)]
+        return [Reply(T.ANSWERED)]
     now = coach.clock()
     status = "accepted" if accept else "declined"
     won = False
@@ -398,10 +356,10 @@ async def _answer(coach, incoming: Incoming, intro_id: str, *, accept: bool) -> 
 
     await update(coach.store, INTROS, intro_id, decide)
     if not won:
-        return [Reply(ANSWERED)]
+        return [Reply(T.ANSWERED)]
     if not accept:
         await _offer_next(coach, intro)
-        return [Reply(DECLINED_HELPER)]
+        return [Reply(T.DECLINED_HELPER)]
     helper = coach.directory.by_email(intro["helper"]) or Person(intro["helper"], intro["helper_name"])
     remaining = 0
 
@@ -425,8 +383,8 @@ async def _answer(coach, incoming: Incoming, intro_id: str, *, accept: bool) -> 
     requester = intro["requester"]
     await update(coach.store, HISTORY, requester["user_key"], done)
     skills = _skills_phrase(coach, intro.get("skills") or [])
-    to_requester = Reply(ACCEPTED_REQUESTER.format(
-        helper=helper.name, role=_role(helper.role), verb=OFFER_VERB.get(intro["offer"], "help you"),
+    to_requester = Reply(T.ACCEPTED_REQUESTER.format(
+        helper=helper.name, role=_role(helper.role), verb=T.OFFER_VERB.get(intro["offer"], "help you"),
         skills=skills, contact=f" — {helper.email}"))
     try:
         await _deliver(coach, requester["platform"], requester["user_id"], [to_requester])
@@ -434,7 +392,7 @@ async def _answer(coach, incoming: Incoming, intro_id: str, *, accept: bool) -> 
         log.warning("introduction %s: could not reach the requester: %s", intro_id, exc)
     room = f"\nYou have room for {_room(remaining)}; say *mentoring capacity N* to change that."
     contact = f" — {requester['email']}" if requester.get("email") else ""
-    return [Reply(ACCEPTED_HELPER.format(requester=requester["name"], role=_role(requester.get("role")),
+    return [Reply(T.ACCEPTED_HELPER.format(requester=requester["name"], role=_role(requester.get("role")),
                                          contact=contact, room=room))]
 
 
@@ -473,25 +431,25 @@ async def mentoring_intent(coach, incoming: Incoming, person: Person | None) -> 
     """`mentoring pause` / `mentoring resume` / `mentoring capacity N` / `mentoring status`."""
     person = await person_of(coach, incoming, person)
     if person is None:
-        return [Reply(HELPER_ONLY)]
+        return [Reply(T.HELPER_ONLY)]
     text = " ".join((incoming.text or "").lower().split())
     state = await helper_state(coach, person)
     if "pause" in text:
         changes: dict[str, Any] = {"paused": True}
-        reply = PAUSED
+        reply = T.PAUSED
     elif "resume" in text or "unpause" in text:
         changes = {"paused": False}
-        reply = RESUMED.format(room=_room(int(state["remaining"])))
+        reply = T.RESUMED.format(room=_room(int(state["remaining"])))
     elif "capacity" in text:
         m = _CAPACITY.search(text)
         if not m or not 0 <= int(m.group(1)) <= MAX_CAPACITY:
-            return [Reply(BAD_CAPACITY)]
+            return [Reply(T.BAD_CAPACITY)]
         changes = {"remaining": int(m.group(1))}
-        reply = CAPACITY_SET.format(room=_room(int(m.group(1))))
+        reply = T.CAPACITY_SET.format(room=_room(int(m.group(1))))
     else:
         offers = ", ".join(o.replace("_", " ") for o in person.offers) or "no help in the organisation file yet"
         status = "You're paused." if state["paused"] else f"You have room for {_room(int(state['remaining']))}."
-        return [Reply(STATUS.format(offers=offers, state=status))]
+        return [Reply(T.STATUS.format(offers=offers, state=status))]
     await update(coach.store, HELPERS, person.email, lambda data: {**(data or {}), **changes})
     return [Reply(reply)]
 

@@ -1,6 +1,9 @@
-"""Every user-facing string in one place (ready for translation later).
+"""Every user-facing string of the core in one place (ready for translation later).
 
-Text uses light markdown only: *bold*, "•" bullets and newlines; adapters convert it.
+Module-level names are the interview's and the global commands'; the classes below hold the texts of
+the managers' features (`Nudges`, `Intros`, `Report`). Platform-specific texts live with their adapter
+(`adapters/slack/texts.py`, `adapters/teams/messages.py`). Text uses light markdown only: *bold*, "•"
+bullets and newlines; adapters convert it.
 """
 
 TRY_AGAIN = "I can't reach my notes right now. Please try again in a moment — nothing you told me is lost."
@@ -176,3 +179,104 @@ SHARING_OFF = "Done — you're no longer counted in your manager's team summary.
 
 UNKNOWN_COMMAND = "I don't know the command \"{command}\". " + HELP
 MANAGER_ONLY = "That's a command for managers."
+
+
+class Nudges:
+    """Nudges: what managers and their reports read (`bot/nudges.py`)."""
+
+    NOT_A_MANAGER = (
+        "Only managers can nudge a team, and only their own reports. I don't see anyone reporting to you "
+        "in the organisation file — if that's wrong, please ask your admin to update it."
+    )
+    NOT_A_MANAGER_UNKNOWN = (
+        "Only managers can nudge a team. I couldn't match you to the organisation file (your email isn't "
+        "in it), so I can't tell who your reports are — please ask your admin to add you."
+    )
+    ADMIN_NO_TEAM = "Nobody reports to you in the organisation file. As an admin, use `--all` to nudge everyone."
+    OUTSIDE_TEAM = "I only nudge your own team. Not in your reporting tree: {who}. Nobody was nudged."
+    UNKNOWN_TARGETS = "I couldn't find {who} in the organisation file. Nobody was nudged."
+    NO_PLATFORM = "I can't send messages on {platform} right now, so nobody was nudged."
+    SCHEDULED = "Scheduled: I'll nudge your team every {every}, starting now. `/nudge-team stop` ends it."
+    SCHEDULE_STOPPED = "Your scheduled nudges are stopped."
+    NO_SCHEDULE = "You have no scheduled nudges. `/nudge-team every 2 weeks` sets one up."
+    SCHEDULE_STATUS = "I nudge your {scope} every {every}; the next one is in {days} days.{note}"
+    BAD_SCHEDULE = "I can nudge every 1 to 12 weeks, e.g. `every 2 weeks`. Nothing was changed."
+    HELP = (
+        "*Nudge your team* to make or refresh their growth plan:\n"
+        "• `/nudge-team` — your direct reports (`--all`: your whole reporting tree)\n"
+        "• `/nudge-team Please take 10 minutes this week` — with a note from you\n"
+        "• `/nudge-team every 2 weeks` — on a schedule; `/nudge-team status` shows it, `/nudge-team stop` ends it\n"
+        "People who opted out are never nudged, and nobody gets more than one nudge every {days} days."
+    )
+    NUDGE_INTRO = "*{manager}* asked me to check in with the team about growth plans."
+    NUDGE_NEW = (
+        "A plan takes about 10 minutes: tell me about your role and where you'd like to go, and I'll suggest "
+        "the skills to build, ways to learn them, and colleagues who can help."
+    )
+    NUDGE_UPDATE = "Your plan was last updated a while ago — a few minutes now keeps it useful."
+    NUDGE_CHECKIN = "You already have a plan. A quick check-in: mark what you've done and adjust what's next."
+    LABEL_START, LABEL_UPDATE, LABEL_CHECKIN = "Start my plan", "Update my plan", "Check in on my plan"
+    LABEL_LATER, LABEL_STOP = "Not now", "Stop these reminders"
+    LATER = "No problem — I won't remind you again for a while. Say *start* whenever you're ready."
+    STOPPED = "Done — you won't get these reminders any more. Say *resume reminders* if you change your mind."
+
+
+class Intros:
+    """Mentor, peer-coaching and shadowing introductions (`bot/intros.py`)."""
+
+    OFFER_VERB = {"mentoring": "mentor you", "peer_coaching": "peer-coach you",
+                  "shadowing": "let you shadow them"}
+    OFFER_ASK = {"mentoring": "would like you to mentor them", "peer_coaching": "would like you to peer-coach them",
+                 "shadowing": "would like to shadow you for a day or two"}
+    OFFER_NOUN = {"mentoring": "a mentor", "peer_coaching": "a peer coach", "shadowing": "someone to shadow"}
+    ASK_HELP = ("To ask a colleague for help, say for example *ask Report 13 to mentor me* "
+                "(or *to peer-coach me*, *to let me shadow them*).")
+    NOT_FOUND = "I couldn't find {name} in the organisation file. " + ASK_HELP
+    NOT_YOURSELF = "That's you! Pick someone else from your plan."
+    ALREADY_ASKED = "You've already asked {name} — I'll tell you as soon as they answer."
+    ASKED = ("I've asked *{name}* whether they can {verb}{skills}. They have 3 days to answer; "
+             "I'll let you know either way.")
+    NOT_AVAILABLE = "{name} can't take anyone on right now."
+    NOT_REACHABLE = "I can't reach {name} on {platform}."
+    HELPER_DM = ("*{requester}*{role} {ask}{skills}.\nThey found you through their skillcoach growth plan. "
+                 "Can you help?")
+    LABEL_ACCEPT, LABEL_DECLINE = "Yes, happy to", "Not right now"
+    ACCEPTED_HELPER = ("Thank you! I've introduced you to *{requester}*{role}{contact}.\nNext steps: they'll "
+                       "message you to set up a first 30-minute conversation — agree what they want to learn, "
+                       "and how often you'll meet.{room}")
+    ACCEPTED_REQUESTER = ("Good news: *{helper}*{role} agreed to {verb}{skills}{contact}.\nNext steps: send them a "
+                          "message today to set up a first 30-minute conversation; bring your plan and one "
+                          "question, and agree how often you'll meet.")
+    DECLINED_HELPER = "Thanks for letting me know. I'll suggest someone else to them — without mentioning your answer."
+    NOT_FOR_YOU = "This request was meant for someone else, so I've left it as it is."
+    GONE = "That request is no longer open."
+    ANSWERED = "You've already answered this request — thank you."
+    EXPIRED_HELPER = "That request expired after 3 days, so I've suggested someone else to them. No need to do anything."
+    NEXT_MATCH = ("Your last request for {noun} didn't work out this time — people get busy. *{name}*{role} can "
+                  "also help{skills}. Shall I ask them?")
+    NO_MATCH = ("Your last request for {noun} didn't work out this time, and I don't see anyone else who offers "
+                "that for your skills right now. Say *my plan* to see your other options.")
+    LABEL_ASK, LABEL_NO_THANKS = "Ask {name}", "No thanks"
+    NO_THANKS = "OK. Say *my plan* whenever you want to look at your options again."
+    HELPER_ONLY = "Mentoring settings are for people in the organisation file, and I couldn't find you there."
+    PAUSED = "Paused: I won't suggest you to anyone until you say *mentoring resume*."
+    RESUMED = "Welcome back: I'll suggest you again — you have room for {room}."
+    CAPACITY_SET = "Done: you have room for {room}."
+    BAD_CAPACITY = "Please give a whole number from 0 to 20, e.g. *mentoring capacity 3*."
+    STATUS = ("You offer {offers}. {state} Say *mentoring pause*, *mentoring resume* or *mentoring capacity N*.")
+
+
+class Report:
+    """The team report, `/team-skills` (`bot/report.py`)."""
+
+    NOT_A_MANAGER = (
+        "The team view is for managers: it shows a summary of their reports' growth plans. I don't see "
+        "anyone reporting to you in the organisation file."
+    )
+    NO_TEAM = "Nobody reports to you in the organisation file. As an admin, use `--all` for the whole organisation."
+    TOO_FEW = (
+        "Fewer than {min} people in {scope} have agreed to share their plans in the team view, so I can't "
+        "show it yet — below {min} people a summary could point at someone. It appears once {min} have agreed."
+    )
+    INTRO_TEXT = "Where {scope} is growing — counts only, over the people who agreed to share."
+    HELP = "`/team-skills` shows a summary of your direct reports' plans; `/team-skills --all` your whole reporting tree."

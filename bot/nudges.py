@@ -47,6 +47,7 @@ from bot.org import IDENTITIES, NEGATIVE_TTL, Caller, caller_of, email_of, perso
 from bot.people import Person
 from bot.store import PROFILES, update
 from bot.types import Choice, Incoming, Reply
+from bot.messages import Nudges as T
 
 log = logging.getLogger("skillcoach.nudges")
 
@@ -76,44 +77,6 @@ IDLE_POLL = 1.0
 SCHEDULE_POLL = 30.0
 MAX_NOTE = 600
 REASONS = ("opted_out", "recent", "unreachable")
-
-# -- user-facing text ----------------------------------------------------------------------------
-NOT_A_MANAGER = (
-    "Only managers can nudge a team, and only their own reports. I don't see anyone reporting to you "
-    "in the organisation file — if that's wrong, please ask your admin to update it."
-)
-NOT_A_MANAGER_UNKNOWN = (
-    "Only managers can nudge a team. I couldn't match you to the organisation file (your email isn't "
-    "in it), so I can't tell who your reports are — please ask your admin to add you."
-)
-ADMIN_NO_TEAM = "Nobody reports to you in the organisation file. As an admin, use `--all` to nudge everyone."
-OUTSIDE_TEAM = "I only nudge your own team. Not in your reporting tree: {who}. Nobody was nudged."
-UNKNOWN_TARGETS = "I couldn't find {who} in the organisation file. Nobody was nudged."
-NO_PLATFORM = "I can't send messages on {platform} right now, so nobody was nudged."
-SCHEDULED = "Scheduled: I'll nudge your team every {every}, starting now. `/nudge-team stop` ends it."
-SCHEDULE_STOPPED = "Your scheduled nudges are stopped."
-NO_SCHEDULE = "You have no scheduled nudges. `/nudge-team every 2 weeks` sets one up."
-SCHEDULE_STATUS = "I nudge your {scope} every {every}; the next one is in {days} days.{note}"
-BAD_SCHEDULE = "I can nudge every 1 to 12 weeks, e.g. `every 2 weeks`. Nothing was changed."
-HELP = (
-    "*Nudge your team* to make or refresh their growth plan:\n"
-    "• `/nudge-team` — your direct reports (`--all`: your whole reporting tree)\n"
-    "• `/nudge-team Please take 10 minutes this week` — with a note from you\n"
-    "• `/nudge-team every 2 weeks` — on a schedule; `/nudge-team status` shows it, `/nudge-team stop` ends it\n"
-    "People who opted out are never nudged, and nobody gets more than one nudge every {days} days."
-)
-NUDGE_INTRO = "*{manager}* asked me to check in with the team about growth plans."
-NUDGE_NEW = (
-    "A plan takes about 10 minutes: tell me about your role and where you'd like to go, and I'll suggest "
-    "the skills to build, ways to learn them, and colleagues who can help."
-)
-NUDGE_UPDATE = "Your plan was last updated a while ago — a few minutes now keeps it useful."
-NUDGE_CHECKIN = "You already have a plan. A quick check-in: mark what you've done and adjust what's next."
-LABEL_START, LABEL_UPDATE, LABEL_CHECKIN = "Start my plan", "Update my plan", "Check in on my plan"
-LABEL_LATER, LABEL_STOP = "Not now", "Stop these reminders"
-LATER = "No problem — I won't remind you again for a while. Say *start* whenever you're ready."
-STOPPED = "Done — you won't get these reminders any more. Say *resume reminders* if you change your mind."
-
 
 @dataclass
 class NudgeRequest:
@@ -157,7 +120,7 @@ def parse_args(text: str) -> NudgeRequest:
         unit = m.group(2).lower()
         days = n * (1 if unit.startswith("day") else 30 if unit.startswith("month") else 7)
         if not 7 <= days <= 84:
-            req.error = BAD_SCHEDULE
+            req.error = T.BAD_SCHEDULE
         req.every_days = float(days)
         text = text[m.end():]
         if text.lower().startswith("--all"):
@@ -683,23 +646,23 @@ def configure(coach, *, rates: dict[str, float] | None = None) -> NudgeService:
 def nudge_reply(fanout: dict[str, Any], profile: dict[str, Any] | None, now: float) -> Reply:
     """The direct message one report gets: the manager's note, why it matters, and three choices."""
     plan = (profile or {}).get("plan")
-    parts = [NUDGE_INTRO.format(manager=fanout.get("manager_name") or "Your manager")]
+    parts = [T.NUDGE_INTRO.format(manager=fanout.get("manager_name") or "Your manager")]
     if fanout.get("note"):
         parts.append("> " + fanout["note"].replace("\n", "\n> "))
     if plan:
         updated = float(plan.get("updated_at") or plan.get("created_at") or 0)
         if now - updated < RECENT_PLAN_DAYS * 86400:
-            parts.append(NUDGE_CHECKIN)
-            label = LABEL_CHECKIN
+            parts.append(T.NUDGE_CHECKIN)
+            label = T.LABEL_CHECKIN
         else:
-            parts.append(NUDGE_UPDATE)
-            label = LABEL_UPDATE
+            parts.append(T.NUDGE_UPDATE)
+            label = T.LABEL_UPDATE
     else:
-        parts.append(NUDGE_NEW)
-        label = LABEL_START
+        parts.append(T.NUDGE_NEW)
+        label = T.LABEL_START
     return Reply(
         "\n".join(parts),
-        choices=(Choice("nudge:start", label), Choice("nudge:later", LABEL_LATER), Choice("nudge:stop", LABEL_STOP)),
+        choices=(Choice("nudge:start", label), Choice("nudge:later", T.LABEL_LATER), Choice("nudge:stop", T.LABEL_STOP)),
         prompt_id=f"nudge:{fanout.get('id', '')}",
     )
 
@@ -765,22 +728,22 @@ async def nudge_team_command(coach, incoming: Incoming, person: Person | None) -
     svc = service(coach)
     req = parse_args(incoming.text)
     if req.help:
-        return [Reply(HELP.format(days=f"{coach.settings.nudge_period_days:g}"))]
+        return [Reply(T.HELP.format(days=f"{coach.settings.nudge_period_days:g}"))]
     caller = caller_of(coach, incoming, await person_of(coach, incoming, person))
     if not caller.may_manage:
-        return [Reply(NOT_A_MANAGER if person is not None else NOT_A_MANAGER_UNKNOWN)]
+        return [Reply(T.NOT_A_MANAGER if person is not None else T.NOT_A_MANAGER_UNKNOWN)]
     if req.error:
         return [Reply(req.error)]
     if req.stop:
         removed = bool(caller.email) and await coach.store.delete(SCHEDULES, caller.email)
-        return [Reply(SCHEDULE_STOPPED if removed else NO_SCHEDULE)]
+        return [Reply(T.SCHEDULE_STOPPED if removed else T.NO_SCHEDULE)]
     if req.status:
         record = await coach.store.get(SCHEDULES, caller.email) if caller.email else None
         if record is None:
-            return [Reply(NO_SCHEDULE)]
+            return [Reply(T.NO_SCHEDULE)]
         sched = record.data
         days = max(0, round((float(sched["next_at"]) - coach.clock()) / 86400))
-        return [Reply(SCHEDULE_STATUS.format(
+        return [Reply(T.SCHEDULE_STATUS.format(
             every=_every(float(sched["every_days"])), scope="whole reporting tree" if sched.get("whole_tree")
             else "direct reports", days=days, note=f"\nNote: {sched['note']}" if sched.get("note") else ""))]
     people = team_for(coach, caller, whole_tree=req.whole_tree or bool(req.targets))
@@ -797,14 +760,14 @@ async def nudge_team_command(coach, incoming: Incoming, person: Person | None) -
             else:
                 outside.append(p.name)
         if outside:
-            return [Reply(OUTSIDE_TEAM.format(who=", ".join(outside)))]
+            return [Reply(T.OUTSIDE_TEAM.format(who=", ".join(outside)))]
         if unknown:
-            return [Reply(UNKNOWN_TARGETS.format(who=", ".join(unknown)))]
+            return [Reply(T.UNKNOWN_TARGETS.format(who=", ".join(unknown)))]
         people = list({p.email: p for p in chosen}.values())
     if not people:
-        return [Reply(ADMIN_NO_TEAM)]
+        return [Reply(T.ADMIN_NO_TEAM)]
     if incoming.platform not in coach.messengers:
-        return [Reply(NO_PLATFORM.format(platform=_platform_name(incoming.platform)))]
+        return [Reply(T.NO_PLATFORM.format(platform=_platform_name(incoming.platform)))]
     replies: list[Reply] = []
     if req.every_days:
         now = coach.clock()
@@ -813,7 +776,7 @@ async def nudge_team_command(coach, incoming: Incoming, person: Person | None) -
             "reply_to": incoming.user_id, "every_days": req.every_days, "whole_tree": req.whole_tree,
             "note": req.note, "next_at": now + req.every_days * 86400.0, "created_at": now,
         })
-        replies.append(Reply(SCHEDULED.format(every=_every(req.every_days))))
+        replies.append(Reply(T.SCHEDULED.format(every=_every(req.every_days))))
     record = await svc.start_fanout(caller=caller, platform=incoming.platform, reply_to=incoming.user_id,
                                     people=people, note=req.note)
     replies.append(Reply(ack_text(record, coach.settings.nudge_period_days)))
@@ -838,7 +801,7 @@ async def nudge_action(coach, incoming: Incoming) -> list[Reply]:
         await update(coach.store, NUDGE_STATE, email.lower() if email else f"user:{incoming.user_key}",
                      lambda data: {**(data or {}), "opted_out": True, "opted_out_at": coach.clock()})
         await coach.notify(incoming.user_key, "settings")
-        return [Reply(STOPPED)]
+        return [Reply(T.STOPPED)]
     if action == "start":
         from dialogs.router import run_turn
 
@@ -847,7 +810,7 @@ async def nudge_action(coach, incoming: Incoming) -> list[Reply]:
                          text="my plan" if has_plan else "start")
         replies, _ = await run_turn(coach, follow)
         return replies
-    return [Reply(LATER)]
+    return [Reply(T.LATER)]
 
 
 async def _on_change(coach, user_key: str, what: str) -> None:

@@ -34,25 +34,13 @@ from typing import Any
 from bot.org import caller_of, person_of, team_for
 from bot.people import Person
 from bot.store import PROFILES
+from bot.messages import Report as T
 from bot.types import Card, CardSection, Incoming, Reply
 
 log = logging.getLogger("skillcoach.report")
 
 TOP_SKILLS = 5
 MIN_SKILL_COUNT = 2
-
-NOT_A_MANAGER = (
-    "The team view is for managers: it shows a summary of their reports' growth plans. I don't see "
-    "anyone reporting to you in the organisation file."
-)
-NO_TEAM = "Nobody reports to you in the organisation file. As an admin, use `--all` for the whole organisation."
-TOO_FEW = (
-    "Fewer than {min} people in {scope} have agreed to share their plans in the team view, so I can't "
-    "show it yet — below {min} people a summary could point at someone. It appears once {min} have agreed."
-)
-INTRO_TEXT = "Where {scope} is growing — counts only, over the people who agreed to share."
-HELP = "`/team-skills` shows a summary of your direct reports' plans; `/team-skills --all` your whole reporting tree."
-
 
 async def team_profiles(coach, people: list[Person]) -> dict[str, dict[str, Any]]:
     """The latest profile of each person (by email) who agreed to share."""
@@ -136,19 +124,19 @@ def report_card(stats: dict[str, Any], scope_title: str, image_url: str | None =
 async def team_skills_command(coach, incoming: Incoming, person: Person | None) -> list[Reply]:
     text = (incoming.text or "").strip().lower()
     if text in ("help", "--help", "?"):
-        return [Reply(HELP)]
+        return [Reply(T.HELP)]
     whole = "--all" in text.split() or text == "all"
     caller = caller_of(coach, incoming, await person_of(coach, incoming, person))
     if not caller.may_manage:
-        return [Reply(NOT_A_MANAGER)]
+        return [Reply(T.NOT_A_MANAGER)]
     people = team_for(coach, caller, whole_tree=whole)
     if not people:
-        return [Reply(NO_TEAM)]
+        return [Reply(T.NO_TEAM)]
     scope = "your organisation" if whole and caller.is_admin else "your reporting tree" if whole else "your team"
     profiles = await team_profiles(coach, people)
     minimum = int(coach.settings.min_group_size)
     if len(profiles) < minimum:
-        return [Reply(TOO_FEW.format(min=minimum, scope=scope))]
+        return [Reply(T.TOO_FEW.format(min=minimum, scope=scope))]
     helped = await helped_emails(coach, set(profiles))
     stats = aggregate(coach, profiles, helped)
     image_url = None
@@ -158,7 +146,7 @@ async def team_skills_command(coach, incoming: Incoming, person: Person | None) 
         log.exception("could not draw the team chart; sending the report without it")
     title = {"your team": "your team", "your reporting tree": "your reporting tree",
              "your organisation": "the organisation"}[scope]
-    return [Reply(INTRO_TEXT.format(scope=scope), card=report_card(stats, title, image_url))]
+    return [Reply(T.INTRO_TEXT.format(scope=scope), card=report_card(stats, title, image_url))]
 
 
 def register(coach) -> None:
