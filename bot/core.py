@@ -24,7 +24,7 @@ from bot.errors import ConflictError, StoreError
 from bot.people import Directory, Person
 from bot.recommend import Recommender
 from bot.settings import Settings
-from bot.store import ADDRESSES, CONVERSATIONS, PROFILES, USER_COLLECTIONS, Store
+from bot.store import ADDRESSES, CONVERSATIONS, EMAILS, PROFILES, USER_COLLECTIONS, Store, update
 from bot.types import Incoming, Reply
 
 log = logging.getLogger("skillcoach.core")
@@ -218,6 +218,9 @@ class Coach:
     async def forget(self, user_key: str) -> int:
         """Delete everything stored about a user; returns how many records were removed."""
         removed = 0
+        profile = await self.store.get(PROFILES, user_key)
+        if profile is not None and profile.data.get("email"):
+            await self.index_email(user_key, old=profile.data["email"], new=None)
         for collection in USER_COLLECTIONS:
             removed += bool(await self.store.delete(collection, user_key))
         await self.notify(user_key, "forgotten")
@@ -230,6 +233,39 @@ class Coach:
             out[collection] = record.data if record else None
         for exporter in self.exporters:
             out.update(await exporter(self, user_key))
+        return out
+
+    async def index_email(self, user_key: str, *, old: str | None, new: str | None) -> None:
+        """Keep the email index in step with a profile's email (reports find profiles by email)."""
+        def change(email: str, add: bool):
+            def apply(data):
+                keys = list((data or {}).get("keys", []))
+                if add and user_key not in keys:
+                    keys.append(user_key)
+                elif not add and user_key in keys:
+                    keys.remove(user_key)
+                else:
+                    return None
+                return {"keys": keys}
+            return apply
+
+        if old and old.lower() != (new or "").lower():
+            record = await update(self.store, EMAILS, old.lower(), change(old.lower(), False))
+            if record is not None and not record.data.get("keys"):
+                await self.store.delete(EMAILS, old.lower())  # an email is personal data: nothing left behind
+        if new:
+            await update(self.store, EMAILS, new.lower(), change(new.lower(), True))
+
+    async def profiles_by_email(self, emails: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """The profiles of these people (one per platform they use), read by key, never by a scan."""
+        wanted = sorted({e.lower() for e in emails if e})
+        index = await self.store.get_many([(EMAILS, e) for e in wanted])
+        keys = [(email, key) for email, rec in zip(wanted, index) if rec for key in rec.data.get("keys", [])]
+        records = await self.store.get_many([(PROFILES, key) for _, key in keys])
+        out: dict[str, list[dict[str, Any]]] = {}
+        for (email, _), rec in zip(keys, records):
+            if rec is not None:
+                out.setdefault(email, []).append(rec.data)
         return out
 
     async def home(self, user_key: str) -> HomeSummary:

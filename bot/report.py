@@ -16,8 +16,8 @@ store and served by the app at ``GET /charts/<token>.png``) when a public base U
 (``settings.public_url``) and at least two skills are listed; `add_routes(app)` mounts that route.
 
 Scope: direct reports by default, the whole reporting tree with `--all` (an admin with `--all`: the
-whole organisation). Profiles are found by one scan of the profiles collection (a report path, never a
-chat turn) and tied to people by their email.
+whole organisation). Profiles are found through the email index
+(`Coach.profiles_by_email`): one read of the team's entries, never a scan of everyone's profiles.
 """
 
 from __future__ import annotations
@@ -43,17 +43,12 @@ TOP_SKILLS = 5
 MIN_SKILL_COUNT = 2
 
 async def team_profiles(coach, people: list[Person]) -> dict[str, dict[str, Any]]:
-    """The latest profile of each person (by email) who agreed to share."""
-    emails = {p.email.lower() for p in people}
+    """The latest profile of each person (by email) who agreed to share: read through the email
+    index, one round trip for the team, whatever the size of the organisation."""
     found: dict[str, dict[str, Any]] = {}
-    async for record in coach.store.scan(PROFILES):
-        data = record.data
-        email = str(data.get("email") or "").lower()
-        if email not in emails:
-            continue
-        current = found.get(email)
-        if current is None or float(data.get("updated_at") or 0) > float(current.get("updated_at") or 0):
-            found[email] = data
+    for email, profiles in (await coach.profiles_by_email([p.email for p in people])).items():
+        latest = max(profiles, key=lambda data: float(data.get("updated_at") or 0))
+        found[email] = latest
     return {email: data for email, data in found.items() if data.get("consent_share") is True}
 
 

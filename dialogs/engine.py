@@ -33,6 +33,7 @@ class Ctx:
     plan_changed: bool = False
     settings_changed: bool = False
     forgotten: bool = False
+    email_change: tuple[str | None, str] | None = None  # (old, new) when this turn learned the email
 
     @property
     def data(self) -> dict[str, Any]:

@@ -165,6 +165,8 @@ async def _run_turn(coach: Coach, inc: Incoming, gate: asyncio.Future[bool] | No
     if profile_changed:
         ctx.profile["updated_at"] = coach.clock()
         await coach.store.put(PROFILES, key, ctx.profile, version=profile_rec.version if profile_rec else 0)
+        if ctx.email_change:
+            await coach.index_email(key, old=ctx.email_change[0], new=ctx.email_change[1])
     if ctx.plan_changed:
         await coach.notify(key, "plan")
     elif ctx.settings_changed:
@@ -191,6 +193,7 @@ def _identify(ctx: Ctx) -> None:
     if p.get("platform") != inc.platform or p.get("user_id") != inc.user_id:
         p["platform"], p["user_id"] = inc.platform, inc.user_id
     if email and p.get("email") != email:
+        ctx.email_change = (p.get("email"), email)
         p["email"] = email
     if inc.name and p.get("name") != inc.name:
         p["name"] = inc.name

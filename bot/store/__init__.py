@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from bot.store.base import ADDRESSES, CONVERSATIONS, PROFILES, USER_COLLECTIONS, Job, Record, Store, update
+from bot.store.base import (ADDRESSES, CONVERSATIONS, EMAILS, PROFILES, USER_COLLECTIONS, Job, Record, Store,
+                            update)
 
-__all__ = ["ADDRESSES", "CONVERSATIONS", "PROFILES", "USER_COLLECTIONS", "Job", "Record", "Store",
+__all__ = ["ADDRESSES", "CONVERSATIONS", "EMAILS", "PROFILES", "USER_COLLECTIONS", "Job", "Record", "Store",
            "open_store", "update"]
 
 

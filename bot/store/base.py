@@ -36,6 +36,7 @@ PROFILES = "profiles"          # answers, plan, progress, consent, reminder sett
 CONVERSATIONS = "conversations"  # dialog state, saved every turn
 ADDRESSES = "addresses"        # where proactive messages reach a user (adapter-defined)
 USER_COLLECTIONS = (PROFILES, CONVERSATIONS, ADDRESSES)
+EMAILS = "emails"              # lower-case email -> {"keys": [user keys]}: profiles found by email
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ def plan(path: str, skills: list[tuple[str, bool]]) -> dict:
 
 async def add_profile(coach, n: int, *, consent: bool, the_plan: dict | None, platform: str = "slack",
                       updated_at: float = 10.0) -> None:
+    # as a turn does: the profile, and its key in the email index
+    await coach.index_email(f"{platform}:{slack_id(report_email(n))}", old=None, new=report_email(n))
     await coach.store.put(PROFILES, f"{platform}:{slack_id(report_email(n))}", {
         "email": report_email(n), "name": f"Report {n:02d}", "platform": platform,
         "user_id": slack_id(report_email(n)), "consent_share": consent, "reminders": True,

@@ -448,3 +448,23 @@ async def test_deliver_is_not_used_on_a_shared_store_or_when_the_save_fails(cata
     failing_store.fail = True
     replies = await failing.handle(Incoming("slack", "U1", text="1"), deliver=deliver)
     assert "try again" in replies[0].text     # after the question went out, the person hears it was not kept
+
+
+async def test_profiles_are_found_by_email_and_forget_me_removes_the_entry(coach):
+    from bot.store import EMAILS
+
+    slack = Chat(coach, user="US", platform="slack", email="person-1@example.com")
+    teams = Chat(coach, user="aad-1", platform="teams", email="Person-1@example.com")
+    await slack.send("hi")
+    await teams.send("hi")
+    found = await coach.profiles_by_email(["PERSON-1@example.com", "nobody@example.com"])
+    assert sorted(p["platform"] for p in found["person-1@example.com"]) == ["slack", "teams"]
+    assert "nobody@example.com" not in found
+    # a new email moves the entry
+    moved = Chat(coach, user="US", platform="slack", email="person-2@example.com")
+    await moved.send("help")
+    assert [p["platform"] for p in (await coach.profiles_by_email(["person-1@example.com"]))["person-1@example.com"]] == ["teams"]
+    assert (await coach.store.get(EMAILS, "person-2@example.com")).data == {"keys": ["slack:US"]}
+    await moved.send("forget me")
+    await moved.press("Yes")
+    assert await coach.store.get(EMAILS, "person-2@example.com") is None  # the email itself is gone too
