@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import replace
@@ -84,6 +85,8 @@ PERMANENT_ERRORS = {
 RENDER_ERRORS = {"invalid_blocks", "invalid_blocks_format", "msg_too_long", "too_many_attachments"}
 
 USER_CACHE_SECONDS = 3600.0
+OUTBOX = "slack-outbox"   # store queue: replies Slack kept rate-limiting, delivered later in order
+OUTBOX_POLL = 2.0
 SEEN_IN_MEMORY = 20_000   # event ids this process remembers (the store remembers all, for 3 days)
 MENTION_RE = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
@@ -161,6 +164,7 @@ class SlackAdapter:
             logger=logging.getLogger("skillcoach.slack.bolt"),
         )
         self.user_cache_seconds = user_cache_seconds
+        self.outbox_poll = OUTBOX_POLL
         self._users: dict[str, tuple[float, str | None, str | None]] = {}
         self._dm: dict[str, str] = {}
         self._seen: OrderedDict[str, None] = OrderedDict()
@@ -203,7 +207,11 @@ class SlackAdapter:
                 logger=logging.getLogger("skillcoach.slack.socket"),
             )
             self._socket_task = asyncio.create_task(self._connect_socket(), name="slack-socket-mode")
+        outbox = asyncio.create_task(self._run_outbox(), name="slack-outbox")
         yield
+        outbox.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await outbox
         if self._socket_task is not None:
             self._socket_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -332,7 +340,68 @@ class SlackAdapter:
             for message in B.render(reply):
                 await self._post(channel, message, reply)
 
+    async def answer(self, channel: str, replies: list[Reply], user_key: str = "") -> None:
+        """Post a turn's replies; what Slack still rate-limits after the client's retries goes to the
+        outbox (the store's durable queue) and is delivered later, in order — an answer is never dropped."""
+        messages = [(m, numbered_text(r)) for r in replies for m in B.render(r)]
+        for index, (message, plain) in enumerate(messages):
+            try:
+                await self._post_message(channel, message, plain)
+            except DeliveryError as exc:
+                if exc.retry_after is None or exc.permanent:
+                    log.warning("could not answer %s in %s: %s", user_key, channel, exc)
+                    return
+                await self._to_outbox(channel, messages[index:], exc.retry_after)
+                return
+
+    async def _to_outbox(self, channel: str, messages: list[tuple[dict[str, Any], str]], delay: float) -> None:
+        key = f"{channel}:{uuid.uuid4().hex}"
+        payload = {"channel": channel, "messages": [{"message": m, "plain": p} for m, p in messages]}
+        try:
+            await self.coach.store.enqueue(OUTBOX, key, payload, due=self.coach.clock() + delay)
+            log.warning("Slack is rate-limiting us: %d message(s) to %s wait in the outbox (%s)",
+                        len(messages), channel, key)
+        except StoreError as exc:
+            log.error("Slack rate-limited %d message(s) to %s and the outbox is unreachable: %s",
+                      len(messages), channel, exc)
+
+    async def _run_outbox(self) -> None:
+        """Deliver what waits in the outbox (any process may; each job is leased to one)."""
+        worker = f"slack-outbox-{uuid.uuid4().hex[:8]}"
+        while True:
+            try:
+                for job in await self.coach.store.claim(OUTBOX, worker, limit=10, lease=120.0,
+                                                        now=self.coach.clock()):
+                    await self._send_outbox_job(job, worker)
+            except asyncio.CancelledError:
+                raise
+            except StoreError as exc:
+                log.warning("Slack outbox: store unavailable (%s)", exc)
+            except Exception:
+                log.exception("Slack outbox failed")
+            await asyncio.sleep(self.outbox_poll)
+
+    async def _send_outbox_job(self, job: Any, worker: str) -> None:
+        channel = job.payload["channel"]
+        messages = job.payload["messages"]
+        for index, item in enumerate(messages):
+            try:
+                await self._post_message(channel, item["message"], item["plain"])
+            except DeliveryError as exc:
+                if exc.retry_after is not None and not exc.permanent:
+                    # keep what is left, in order, for later
+                    rest = {"channel": channel, "messages": messages[index:]}
+                    await self.coach.store.enqueue(OUTBOX, f"{job.key}+{index}", rest,
+                                                   due=self.coach.clock() + exc.retry_after)
+                else:
+                    log.warning("Slack outbox: could not deliver to %s: %s", channel, exc)
+                break
+        await self.coach.store.complete(OUTBOX, job.key, worker)
+
     async def _post(self, channel: str, message: dict[str, Any], reply: Reply) -> str | None:
+        return await self._post_message(channel, message, numbered_text(reply))
+
+    async def _post_message(self, channel: str, message: dict[str, Any], plain: str) -> str | None:
         """Post one rendered message; returns the channel id Slack posted it in."""
         try:
             response = await self.client.chat_postMessage(channel=channel, text=message["text"],
@@ -344,7 +413,7 @@ class SlackAdapter:
                 raise delivery_error(exc) from exc
             log.error("Slack rejected our blocks (%s); sending plain text instead", error)
             try:
-                for chunk in B.split_text(numbered_text(reply), 3500):
+                for chunk in B.split_text(plain, 3500):
                     await self.client.chat_postMessage(channel=channel, text=chunk)
             except SlackApiError as exc2:
                 raise delivery_error(exc2) from exc2
@@ -375,10 +444,7 @@ class SlackAdapter:
         email, name = await self.user_info(incoming.user_id)
         incoming = replace(incoming, email=email, name=name)
         async def deliver(replies: list[Reply]) -> None:
-            try:
-                await self.post_replies(channel, replies)
-            except DeliveryError as exc:
-                log.warning("could not answer %s in %s: %s", incoming.user_key, channel, exc)
+            await self.answer(channel, replies, incoming.user_key)
 
         try:
             # [] when `once` finds a repeat, or when the core already handed the replies to `deliver`

@@ -212,3 +212,18 @@ async def test_a_failing_core_still_leaves_the_person_with_an_answer(server: Sla
     assert status == 200
     await server.idle()
     assert [p["text"] for p in slack.posts(dm_of(USER))] == [T.TURN_FAILED]
+
+
+async def test_a_storm_longer_than_the_retries_parks_the_answer_in_the_outbox(server: SlackServer, slack: FakeSlack):
+    # the client retries a 429 five times; a sixth refusal used to drop the answer
+    await server.event(dm_event(OTHER, "help"))
+    await server.idle()
+    calm = [p["text"] for p in slack.posts(dm_of(OTHER))]
+    server.adapter.outbox_poll = 0.05
+    slack.rate_limit("chat.postMessage", times=6, retry_after=0)
+    await server.event(dm_event(USER, "help"))
+    await server.idle()
+    posted = await slack.wait_for(lambda s: len(s.posts(dm_of(USER))) >= len(calm) and s.posts(dm_of(USER)))
+    await asyncio.sleep(0.3)                # a duplicate, if there were one, would show up now
+    assert [p["text"] for p in slack.posts(dm_of(USER))] == calm
+    assert len(slack.limited) == 6 and posted
