@@ -145,13 +145,14 @@ class SkillMatcher:
                 self._phrases.append(key)
                 self._owner.append(skill.id)
 
-    def match_one(self, text: str, cutoff: float = 86.0) -> str | None:
+    def match_one(self, text: str, cutoff: float = 86.0, scorer=fuzz.WRatio) -> str | None:
+        """One skill: exact id, name or alias, else the closest name above `cutoff`."""
         key = normalise(text)
         if not key:
             return None
         if key in self._exact:
             return self._exact[key]
-        found = process.extractOne(key, self._phrases, scorer=fuzz.WRatio, score_cutoff=cutoff)
+        found = process.extractOne(key, self._phrases, scorer=scorer, score_cutoff=cutoff)
         if found is None:
             return None
         phrase, score, index = found

@@ -97,34 +97,20 @@ class OrgReport:
 
 # -- skills ------------------------------------------------------------------------------------
 class SkillMatcher:
-    """Free-text skill names to catalog skill ids: exact id / name / alias, else a close fuzzy match."""
+    """Free-text skill names to catalog skill ids: exact id / name / alias, else a close match by plain
+    similarity (stricter than the chat's, since nobody is there to confirm it)."""
 
     def __init__(self, catalog: Catalog | None) -> None:
-        self.exact: dict[str, str] = {}
-        self.labels: list[str] = []
-        self.label_ids: list[str] = []
-        for skill in (catalog.skills.values() if catalog else ()):
-            for label in (skill.id, skill.name, *skill.aliases):
-                key = _norm(label)
-                self.exact.setdefault(key, skill.id)
-            for label in (skill.name, *skill.aliases):
-                self.labels.append(_norm(label))
-                self.label_ids.append(skill.id)
+        from bot.matching import SkillMatcher as ChatSkillMatcher
+
+        self._matcher = ChatSkillMatcher(catalog) if catalog else None
 
     def match(self, text: str) -> str | None:
-        key = _norm(text)
-        if not key:
+        if self._matcher is None:
             return None
-        if key in self.exact:
-            return self.exact[key]
-        if key.replace(" ", "-") in self.exact:
-            return self.exact[key.replace(" ", "-")]
-        if not self.labels or len(key) < 4:  # short names ("go", "r", "sql") only match exactly
-            return None
-        from rapidfuzz import fuzz, process
+        from rapidfuzz import fuzz
 
-        found = process.extractOne(key, self.labels, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
-        return self.label_ids[found[2]] if found else None
+        return self._matcher.match_one(str(text).replace("_", " "), cutoff=FUZZY_CUTOFF, scorer=fuzz.ratio)
 
 
 def _norm(text: str) -> str:
