@@ -98,12 +98,16 @@ def ask_role(ctx: Ctx) -> None:
     ctx.ask(M.ASK_ROLE)
 
 
+def usable_role_text(text: str) -> bool:
+    """Enough words to look a role up ("a", "?" or digits alone are not)."""
+    return len(core_words(text)) >= 2 and bool(re.search(r"[a-zA-Z]", text))
+
+
 def answer_role(ctx: Ctx, inc: Incoming) -> S:
-    text = inc.text.strip()
-    if len(core_words(text)) < 2 or not re.search(r"[a-zA-Z]", text):
+    if not usable_role_text(inc.text.strip()):
         ctx.say(M.ASK_ROLE_AGAIN)
         return S.ROLE
-    return _match_role(ctx, text, "role")
+    return _match_role(ctx, inc.text.strip(), "role")
 
 
 def _ask_confirm(ctx: Ctx, which: str) -> None:
@@ -398,12 +402,11 @@ def ask_target(ctx: Ctx) -> None:
 
 
 def answer_target(ctx: Ctx, inc: Incoming) -> S:
-    text = inc.text.strip()
-    if len(core_words(text)) < 2 or not re.search(r"[a-zA-Z]", text):
+    if not usable_role_text(inc.text.strip()):
         ctx.say(M.ASK_TARGET)
         return S.TARGET
     ctx.data["goal"] = "switch"
-    return _match_role(ctx, text, "target")
+    return _match_role(ctx, inc.text.strip(), "target")
 
 
 def ask_target_confirm(ctx: Ctx) -> None:
