@@ -104,6 +104,7 @@ UNSURE_OTHER_UP = "I'd rather move to a different role"
 UNSURE_OTHER_RE = "I'd rather grow where I am"
 
 ASK_TARGET = "Which role would you like to move into? Describe it in your own words."
+ASK_TARGET_AGAIN = "Tell me that role in a few words (for example \"product manager\" or \"data analyst\")."
 TARGET_SAME = "That's the role you have now — so this is growing in place (upskilling). Let's do that."
 
 ASK_HOURS = "How much time a week can you give to learning?"

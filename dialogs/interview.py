@@ -403,7 +403,7 @@ def ask_target(ctx: Ctx) -> None:
 
 def answer_target(ctx: Ctx, inc: Incoming) -> S:
     if not usable_role_text(inc.text.strip()):
-        ctx.say(M.ASK_TARGET)
+        ctx.say(M.ASK_TARGET_AGAIN)
         return S.TARGET
     ctx.data["goal"] = "switch"
     return _match_role(ctx, inc.text.strip(), "target")
