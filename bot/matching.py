@@ -24,6 +24,15 @@ _FILLER = re.compile(
     r"organization)\b"
 )
 
+# Abbreviations that stand for several jobs: each reading is looked up, so the person is asked which.
+# (Catalog alternate titles must be unique to one role, so these live here rather than in the data.)
+AMBIGUOUS_ABBREVIATIONS: dict[str, tuple[str, ...]] = {
+    "pm": ("product manager", "project manager", "program manager"),
+    "hr": ("hr generalist", "hr manager", "hr business partner"),
+    "ba": ("business analyst",),
+    "ops": ("operations manager", "operations specialist"),
+}
+
 CONFIDENT = 90.0   # a match this good (and clear of the next one) is confirmed with one question
 PLAUSIBLE = 62.0   # matches at least this good are offered as options
 CLEAR_GAP = 6.0
@@ -67,9 +76,11 @@ class RoleMatcher:
         if not query:
             return []
         best: dict[str, tuple[float, str]] = {}
-        for candidate in {query, core}:
-            # the words as typed beat the same words with seniority and filler removed
-            weight = 1.0 if candidate == query else 0.97
+        readings = {query: 1.0}  # the words as typed beat the same words with seniority and filler removed
+        readings.setdefault(core, 0.97)
+        for expansion in AMBIGUOUS_ABBREVIATIONS.get(core, ()):
+            readings.setdefault(expansion, 0.95)
+        for candidate, weight in readings.items():
             # the three native scorers shortlist fast (C loops); the combined score ranks the shortlist
             shortlist: set[int] = set()
             for scorer in (fuzz.ratio, fuzz.token_set_ratio, fuzz.partial_ratio):

@@ -174,3 +174,11 @@ def test_time_in_the_role_shifts_essentials_and_trends(rec):
     assert sum(s in trending for s in seasoned) > sum(s in trending for s in new)
     weights = rec.catalog.roles["software-developer"].skills
     assert sum(weights.get(s, 0) for s in new) > sum(weights.get(s, 0) for s in seasoned)
+
+
+def test_ambiguous_abbreviations_offer_each_reading(rec):
+    ids = [m.role.id for m in rec.roles.match("pm")[:3]]
+    assert {"product-manager", "project-manager"} <= set(ids)
+    assert not is_confident(rec.roles.match("senior pm"))
+    matches = rec.roles.match("product manager")   # the whole title typed out stays confident
+    assert matches[0].role.id == "product-manager" and matches[0].score == 100.0 and is_confident(matches)
