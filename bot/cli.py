@@ -51,21 +51,40 @@ def cmd_advise(args: argparse.Namespace) -> int:
     return run_advise(_settings(), args)
 
 
-def cmd_teams_package(args: argparse.Namespace) -> int:
-    from adapters.teams.package import run_package
+def _printer(out=None):
+    out = out or sys.stdout
+    return lambda line: print(line, file=out)
 
-    return run_package(args)
+
+def cmd_teams_package(args: argparse.Namespace) -> int:
+    from adapters.teams.package import package_command
+
+    path, manifest, left = package_command(args)
+    print(f"wrote {path.resolve()} (Teams app {manifest['id']}, manifest {manifest['manifestVersion']})")
+    if left:
+        print("still placeholders in manifest/teams/manifest.json: " + ", ".join(left), file=sys.stderr)
+    return 0
+
+
+def run_check(settings, args: argparse.Namespace) -> int:
+    """`skillcoach org check FILE` (args.out: where to print; stdout by default)."""
+    from bot.org import check_file
+
+    return check_file(settings, args.file, _printer(getattr(args, "out", None)))
 
 
 def cmd_org_check(args: argparse.Namespace) -> int:
-    from bot.org import run_check
-
     return run_check(_settings(), args)
 
 
-def cmd_db(args: argparse.Namespace) -> int:
-    from bot.store.admin import run_db
+def run_db(settings, args: argparse.Namespace, out=None) -> int:
+    """`skillcoach db upgrade|copy`."""
+    from bot.store.admin import db_command
 
+    return db_command(settings, args, _printer(out))
+
+
+def cmd_db(args: argparse.Namespace) -> int:
     return run_db(_settings(), args)
 
 

@@ -24,7 +24,7 @@ from bot.errors import ConflictError, StoreError
 from bot.people import Directory, Person
 from bot.recommend import Recommender
 from bot.settings import Settings
-from bot.store import ADDRESSES, CONVERSATIONS, EMAILS, PROFILES, USER_COLLECTIONS, Store, update
+from bot.store import ADDRESSES, EMAILS, PROFILES, USER_COLLECTIONS, Store, update
 from bot.types import Incoming, Reply
 
 log = logging.getLogger("skillcoach.core")

@@ -33,7 +33,6 @@ import io
 import json
 import logging
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -618,30 +617,30 @@ def team_for(coach, caller: Caller, *, whole_tree: bool) -> list[Person]:
     return []
 
 
-# -- the CLI -------------------------------------------------------------------------------------
-def run_check(settings, args) -> int:
-    """`skillcoach org check FILE`: print every problem as FILE:LINE: problem and a summary."""
+# -- `skillcoach org check` ----------------------------------------------------------------------
+def check_file(settings, path: str, say) -> int:
+    """Every problem of an organisation file as FILE:LINE: problem, then a summary, through `say`
+    (the CLI prints it); 0 when the file is valid, 1 otherwise."""
     from bot.catalog import load_catalog
     from bot.errors import CatalogError
 
-    out = getattr(args, "out", None) or sys.stdout
     try:
         catalog = load_catalog(settings.extra_catalog_dirs)
     except CatalogError as exc:
-        print(f"warning: catalog not loaded, skills are not matched: {exc}", file=out)
+        say(f"warning: catalog not loaded, skills are not matched: {exc}")
         catalog = None
-    report = read_org_file(args.file, catalog)
+    report = read_org_file(path, catalog)
     for problem in report.problems:
-        print(problem.format(report.source), file=out)
+        say(problem.format(report.source))
     for warning in report.warnings:
-        print(f"{warning.format(report.source)} (warning)", file=out)
+        say(f"{warning.format(report.source)} (warning)")
     if report.ok:
         directory = Directory.of(report.people, report.source)
         managers = sum(1 for p in report.people if directory.is_manager(p.email))
         helpers = sum(1 for p in report.people if p.offers)
-        print(f"{report.source}: OK — {len(report.people)} people, {managers} managers, "
-              f"{helpers} offering help, {len(report.warnings)} warning(s)", file=out)
+        say(f"{report.source}: OK — {len(report.people)} people, {managers} managers, "
+            f"{helpers} offering help, {len(report.warnings)} warning(s)")
         return 0
-    print(f"{report.source}: {len(report.problems)} problem(s), {len(report.warnings)} warning(s); "
-          "the file was not accepted", file=out)
+    say(f"{report.source}: {len(report.problems)} problem(s), {len(report.warnings)} warning(s); "
+        "the file was not accepted")
     return 1

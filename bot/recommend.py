@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.catalog import Catalog, LearningOption, Role
 from bot.matching import RoleMatcher, SkillMatcher, normalise
-from bot.people import Directory, Person
+from bot.people import Directory
 
 PREFS = ("courses", "mentoring", "peer_coaching", "shadowing", "associations")
 DEFAULT_HOURS = 20.0  # a skill with no listed learning option

@@ -33,7 +33,6 @@ from typing import Any
 
 from bot.org import caller_of, person_of, team_for
 from bot.people import Person
-from bot.store import PROFILES
 from bot.messages import Report as T
 from bot.types import Card, CardSection, Incoming, Reply
 

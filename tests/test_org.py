@@ -14,7 +14,8 @@ import pytest
 
 from bot.catalog import load_catalog
 from bot.core import Coach
-from bot.org import OrgWatcher, load_directory_for, parse_text, read_org_file, run_check, split_list
+from bot.cli import run_check
+from bot.org import OrgWatcher, load_directory_for, parse_text, read_org_file, split_list
 from bot.settings import Settings
 from bot.store.memory import MemoryStore
 

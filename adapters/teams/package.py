@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import struct
-import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -166,11 +165,8 @@ def placeholders(manifest: dict[str, Any]) -> list[str]:
     return left
 
 
-def run_package(args: Any) -> int:
+def package_command(args: Any) -> tuple[Path, dict[str, Any], list[str]]:
+    """`skillcoach teams-package`: the zip written, its manifest, and the placeholders still to fill in."""
     out = Path(args.out or "skillcoach-teams.zip")
     manifest = build_package(args.app_id, out, domain=getattr(args, "domain", "") or "")
-    print(f"wrote {out.resolve()} (Teams app {manifest['id']}, manifest {manifest['manifestVersion']})")
-    left = placeholders(manifest)
-    if left:
-        print("still placeholders in manifest/teams/manifest.json: " + ", ".join(left), file=sys.stderr)
-    return 0
+    return out, manifest, placeholders(manifest)

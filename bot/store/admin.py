@@ -9,15 +9,16 @@ collection on both sides. A mismatch exits non-zero.
 from __future__ import annotations
 
 import asyncio
-import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from bot.errors import ConfigError
 from bot.store.base import USER_COLLECTIONS, Store
 
 _BATCH = 1000
+
+Say = Callable[[str], None]  # where the command's report lines go (the CLI prints them)
 
 
 def open_spec(spec: str) -> Store:
@@ -41,18 +42,17 @@ def describe(spec: str) -> str:
     return spec
 
 
-def run_db(settings: Any, args: Any, out: TextIO | None = None) -> int:
-    """Entry point of `skillcoach db …`; returns the exit code."""
-    out = out or sys.stdout
+def db_command(settings: Any, args: Any, say: Say) -> int:
+    """`skillcoach db …` (the CLI prints what `say` gets); returns the exit code."""
     if args.db_command == "upgrade":
-        return asyncio.run(upgrade(settings.database_url, out))
+        return asyncio.run(upgrade(settings.database_url, say))
     if args.db_command == "copy":
         extra = list(getattr(args, "collections", None) or [])
-        return asyncio.run(copy(args.source, args.target, extra, out))
+        return asyncio.run(copy(args.source, args.target, extra, say))
     raise ConfigError(f"unknown db command {args.db_command!r}")
 
 
-async def upgrade(url: str, out: TextIO) -> int:
+async def upgrade(url: str, say: Say) -> int:
     from bot.store.migrations import LATEST
     from bot.store.postgres import PostgresStore, redact
 
@@ -61,8 +61,7 @@ async def upgrade(url: str, out: TextIO) -> int:
     store = PostgresStore(url)
     await store.open()  # runs the migrations
     try:
-        print(f"{redact(url)}: schema version {store.schema_version} (this skillcoach knows {LATEST})",
-              file=out)
+        say(f"{redact(url)}: schema version {store.schema_version} (this skillcoach knows {LATEST})")
     finally:
         await store.close()
     return 0
@@ -95,7 +94,7 @@ async def _count(store: Store, collection: str) -> int:
     return sum([1 async for _ in store.scan(collection)])
 
 
-async def copy(source_spec: str, target_spec: str, extra: list[str], out: TextIO) -> int:
+async def copy(source_spec: str, target_spec: str, extra: list[str], say: Say) -> int:
     if source_spec.rstrip("/") == target_spec.rstrip("/"):
         raise ConfigError("--from and --to name the same store")
     source, target = open_spec(source_spec), open_spec(target_spec)
@@ -103,50 +102,50 @@ async def copy(source_spec: str, target_spec: str, extra: list[str], out: TextIO
     try:
         await target.open()
         try:
-            return await _copy(source, target, extra, out, describe(source_spec), describe(target_spec))
+            return await _copy(source, target, extra, say, describe(source_spec), describe(target_spec))
         finally:
             await target.close()
     finally:
         await source.close()
 
 
-async def _copy(source: Store, target: Store, extra: list[str], out: TextIO,
+async def _copy(source: Store, target: Store, extra: list[str], say: Say,
                 source_name: str, target_name: str) -> int:
     lister = getattr(source, "collections", None)
     listed = list(await lister()) if lister is not None else []
     collections = sorted(set(listed) | set(USER_COLLECTIONS) | set(extra))
-    print(f"copying {source_name} -> {target_name}", file=out)
+    say(f"copying {source_name} -> {target_name}")
     if lister is None:
-        print("  note: the source cannot list its collections; copying "
-              f"{', '.join(collections)} (add others with --collection NAME)", file=out)
+        say("  note: the source cannot list its collections; copying "
+              f"{', '.join(collections)} (add others with --collection NAME)")
 
     before = {c: await _count(target, c) for c in collections}
     for collection in collections:
         if before[collection]:
-            print(f"  note: the target already holds {before[collection]} records in {collection}; "
-                  "they are kept and records with the same keys are replaced", file=out)
+            say(f"  note: the target already holds {before[collection]} records in {collection}; "
+                  "they are kept and records with the same keys are replaced")
         async for batch in _batches(source, collection):
             await _write(target, collection, batch)
 
     ok = True
-    print(f"  {'collection':<24} {'source':>9} {'target':>9}", file=out)
+    say(f"  {'collection':<24} {'source':>9} {'target':>9}")
     for collection in collections:
         n_source, n_target = await _count(source, collection), await _count(target, collection)
         match = n_source == n_target
         ok &= match
-        print(f"  {collection:<24} {n_source:>9} {n_target:>9}{'' if match else '  MISMATCH'}", file=out)
+        say(f"  {collection:<24} {n_source:>9} {n_target:>9}{'' if match else '  MISMATCH'}")
 
-    ok &= await _copy_jobs(source, target, out)
-    ok &= await _copy_leases(source, target, out)
-    print("verified: counts match" if ok else "FAILED: counts differ (see MISMATCH above)", file=out)
+    ok &= await _copy_jobs(source, target, say)
+    ok &= await _copy_leases(source, target, say)
+    say("verified: counts match" if ok else "FAILED: counts differ (see MISMATCH above)")
     return 0 if ok else 1
 
 
-async def _copy_jobs(source: Store, target: Store, out: TextIO) -> bool:
+async def _copy_jobs(source: Store, target: Store, say: Say) -> bool:
     dump, load = getattr(source, "dump_jobs", None), getattr(target, "load_job", None)
     if dump is None or load is None:
         side = "source cannot list" if dump is None else "target cannot load"
-        print(f"  {'jobs':<24} not copied (the {side} jobs)", file=out)
+        say(f"  {'jobs':<24} not copied (the {side} jobs)")
         return True
     copied: list[tuple[str, str]] = []
     async for queue, key, state in dump():
@@ -154,19 +153,19 @@ async def _copy_jobs(source: Store, target: Store, out: TextIO) -> bool:
         copied.append((queue, key))
     found = sum([1 for queue, key in copied if await target.job(queue, key) is not None])
     match = found == len(copied)
-    print(f"  {'jobs':<24} {len(copied):>9} {found:>9}{'' if match else '  MISMATCH'}", file=out)
+    say(f"  {'jobs':<24} {len(copied):>9} {found:>9}{'' if match else '  MISMATCH'}")
     return match
 
 
-async def _copy_leases(source: Store, target: Store, out: TextIO) -> bool:
+async def _copy_leases(source: Store, target: Store, say: Say) -> bool:
     dump, load = getattr(source, "dump_leases", None), getattr(target, "load_lease", None)
     if dump is None or load is None:
         side = "source cannot list" if dump is None else "target cannot load"
-        print(f"  {'leases':<24} not copied (the {side} leases)", file=out)
+        say(f"  {'leases':<24} not copied (the {side} leases)")
         return True
     copied = 0
     async for name, owner, until in dump():
         await load(name, owner, until)
         copied += 1
-    print(f"  {'leases':<24} {copied:>9}", file=out)
+    say(f"  {'leases':<24} {copied:>9}")
     return True

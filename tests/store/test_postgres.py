@@ -30,7 +30,7 @@ import pytest
 asyncpg = pytest.importorskip("asyncpg")
 
 from bot.errors import ConflictError, StoreError, StoreUnavailable  # noqa: E402
-from bot.store.admin import run_db  # noqa: E402
+from bot.cli import run_db  # noqa: E402
 from bot.store.base import ADDRESSES, CONVERSATIONS, PROFILES, update  # noqa: E402
 from bot.store.migrations import LATEST, MIGRATIONS, migrate  # noqa: E402
 from bot.store.postgres import PostgresStore, redact  # noqa: E402
