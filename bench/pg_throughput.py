@@ -31,7 +31,6 @@ import hashlib
 import hmac
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -48,7 +47,7 @@ sys.path.insert(0, str(HERE))
 import aiohttp  # noqa: E402
 import asyncpg  # noqa: E402
 import slack_turn as st  # noqa: E402
-from store_pg import percentile, with_search_path  # noqa: E402
+from store_pg import database_url, percentile, with_search_path  # noqa: E402
 
 from bot.store import PROFILES  # noqa: E402
 from bot.store.postgres import PostgresStore, redact  # noqa: E402
@@ -151,14 +150,8 @@ def postmaster_pid() -> int | None:
 
 
 # -- the servers --------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def start_server(name: str, url: str, fake: FakeSlack, folder: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
+    port = st.free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "Microsoft", "SKILLCOACH_"))}
     env.update(PYTHONPATH=str(ROOT), DATABASE_URL=url, SLACK_API_URL=fake.api_url, SLACK_BOT_TOKEN=st.TOKEN,
                SLACK_SIGNING_SECRET=st.SECRET, MicrosoftAppId="", SKILLCOACH_TEAMS="false",
@@ -362,10 +355,8 @@ def main() -> int:
     parser.add_argument("--turn", choices=("interview", "hi"), default="interview")
     parser.add_argument("--profiles", type=int, default=10_000)
     args = parser.parse_args()
-    url = os.environ.get("SKILLCOACH_BENCH_DATABASE_URL") or os.environ.get("SKILLCOACH_TEST_DATABASE_URL")
+    url = database_url()
     if not url:
-        print("set SKILLCOACH_BENCH_DATABASE_URL or SKILLCOACH_TEST_DATABASE_URL (see .ci/postgres.sh)",
-              file=sys.stderr)
         return 2
     asyncio.run(run(args, url))
     return 0

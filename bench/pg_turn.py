@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import tempfile
 import time
@@ -38,7 +37,7 @@ sys.path.insert(0, str(HERE))
 import aiohttp  # noqa: E402
 import asyncpg  # noqa: E402
 import slack_turn as st  # noqa: E402
-from store_pg import percentile, with_search_path  # noqa: E402
+from store_pg import database_url, percentile, with_search_path  # noqa: E402
 
 from bot.settings import Settings  # noqa: E402
 from bot.store import PROFILES  # noqa: E402
@@ -140,10 +139,8 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=30, help="users sending the help turns")
     parser.add_argument("--block", type=int, default=20, help="turns per alternating block")
     args = parser.parse_args()
-    url = os.environ.get("SKILLCOACH_BENCH_DATABASE_URL") or os.environ.get("SKILLCOACH_TEST_DATABASE_URL")
+    url = database_url()
     if not url:
-        print("set SKILLCOACH_BENCH_DATABASE_URL or SKILLCOACH_TEST_DATABASE_URL (see .ci/postgres.sh)",
-              file=sys.stderr)
         return 2
     asyncio.run(run(args, url))
     return 0

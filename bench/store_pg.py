@@ -118,6 +118,15 @@ def with_search_path(url: str, schema: str) -> str:
     return urlunsplit(parts._replace(query=query))
 
 
+def database_url() -> str | None:
+    """The PostgreSQL database the PostgreSQL benchmarks use, or None (after saying how to get one)."""
+    url = os.environ.get("SKILLCOACH_BENCH_DATABASE_URL") or os.environ.get("SKILLCOACH_TEST_DATABASE_URL")
+    if not url:
+        print("set SKILLCOACH_BENCH_DATABASE_URL or SKILLCOACH_TEST_DATABASE_URL (see .ci/postgres.sh)",
+              file=sys.stderr)
+    return url or None
+
+
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profiles", type=int, default=10_000)
@@ -126,10 +135,8 @@ async def main() -> int:
     parser.add_argument("--users", type=int, default=30, help="interviews per backend (0: skip turns)")
     args = parser.parse_args()
 
-    url = os.environ.get("SKILLCOACH_BENCH_DATABASE_URL") or os.environ.get("SKILLCOACH_TEST_DATABASE_URL")
+    url = database_url()
     if not url:
-        print("set SKILLCOACH_BENCH_DATABASE_URL or SKILLCOACH_TEST_DATABASE_URL (see .ci/postgres.sh)",
-              file=sys.stderr)
         return 2
 
     schema = f"bench_{uuid.uuid4().hex[:10]}"
