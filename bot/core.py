@@ -113,8 +113,15 @@ class Coach:
 
     # -- deduplication ---------------------------------------------------------------------
     async def first_time(self, platform: str, event_id: str, ttl: float = 3 * 86400) -> bool:
-        """True the first time this platform event id is seen (shared and persistent)."""
-        return await self.store.add_once(f"events:{platform}", event_id, ttl)
+        """True the first time this platform event id is seen (shared and persistent).
+
+        When the store cannot answer, the event counts as new: better processed twice than never.
+        """
+        try:
+            return await self.store.add_once(f"events:{platform}", event_id, ttl)
+        except StoreError as exc:
+            log.warning("could not check %s event %s against repeats: %s", platform, event_id, exc)
+            return True
 
     # -- the entry point -------------------------------------------------------------------
     async def handle(self, incoming: Incoming, *, once: bool = False, deliver: Deliver | None = None) -> list[Reply]:
@@ -158,7 +165,7 @@ class Coach:
                     deliver: Deliver | None = None) -> tuple[list[Reply], bool]:
         from dialogs.router import run_turn
 
-        gate = asyncio.ensure_future(self._first_or_true(incoming)) if once else None
+        gate = asyncio.ensure_future(self.first_time(incoming.platform, str(incoming.event_id))) if once else None
         try:
             for attempt in range(5):
                 try:
@@ -171,13 +178,6 @@ class Coach:
         finally:
             if gate is not None and not gate.done():
                 gate.cancel()
-
-    async def _first_or_true(self, incoming: Incoming) -> bool:
-        try:
-            return await self.first_time(incoming.platform, str(incoming.event_id))
-        except StoreError as exc:  # better twice than never
-            log.warning("could not check event %s against repeats: %s", incoming.event_id, exc)
-            return True
 
     def address_record(self, incoming: Incoming) -> dict[str, Any]:
         """What the store keeps to reach this user proactively."""
@@ -237,24 +237,24 @@ class Coach:
 
     async def index_email(self, user_key: str, *, old: str | None, new: str | None) -> None:
         """Keep the email index in step with a profile's email (reports find profiles by email)."""
-        def change(email: str, add: bool):
+        def change(add: bool):
             def apply(data):
                 keys = list((data or {}).get("keys", []))
-                if add and user_key not in keys:
+                if add == (user_key in keys):
+                    return None  # already as wanted
+                if add:
                     keys.append(user_key)
-                elif not add and user_key in keys:
-                    keys.remove(user_key)
                 else:
-                    return None
+                    keys.remove(user_key)
                 return {"keys": keys}
             return apply
 
         if old and old.lower() != (new or "").lower():
-            record = await update(self.store, EMAILS, old.lower(), change(old.lower(), False))
+            record = await update(self.store, EMAILS, old.lower(), change(False))
             if record is not None and not record.data.get("keys"):
                 await self.store.delete(EMAILS, old.lower())  # an email is personal data: nothing left behind
         if new:
-            await update(self.store, EMAILS, new.lower(), change(new.lower(), True))
+            await update(self.store, EMAILS, new.lower(), change(True))
 
     async def profiles_by_email(self, emails: list[str]) -> dict[str, list[dict[str, Any]]]:
         """The profiles of these people (one per platform they use), read by key, never by a scan."""

@@ -43,8 +43,8 @@ def _choices(pairs) -> list[Choice]:
     return [Choice(v, label) for v, label in pairs]
 
 
-def _didnt_get(ctx: Ctx, *, choices: bool = True) -> None:
-    ctx.say(f"{M.DIDNT_GET} {M.PICK_ONE}" if choices else M.DIDNT_GET)
+def _didnt_get(ctx: Ctx) -> None:
+    ctx.say(f"{M.DIDNT_GET} {M.PICK_ONE}")
 
 
 # -- welcome ------------------------------------------------------------------------------------

@@ -183,14 +183,15 @@ async def home_summary(coach: Coach, user_key: str) -> HomeSummary:
     skills = (plan or {}).get("skills", [])
     state = convo.get("state")
     in_interview = state in INTERVIEW_STATES or (state == "idle" and convo.get("paused") in INTERVIEW_STATES)
+    card = plan_card(coach, plan) if plan else None
     return HomeSummary(
         has_profile=bool(profile),
         in_interview=in_interview,
-        plan_title=plan_card(coach, plan).title if plan else None,
+        plan_title=card.title if card else None,
         path=(plan or {}).get("path"),
         progress_done=sum(1 for s in skills if s.get("done")),
         progress_total=len(skills),
         reminders=profile.get("reminders", True),
         sharing=bool(profile.get("consent_share", False)),
-        plan_card=plan_card(coach, plan) if plan else None,
+        plan_card=card,
     )

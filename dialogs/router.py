@@ -99,38 +99,14 @@ async def _allowed(gate: asyncio.Future[bool] | None) -> None:
 
 async def run_turn(coach: Coach, inc: Incoming, *, gate: asyncio.Future[bool] | None = None,
                    deliver: Callable[[list[Reply]], Awaitable[None]] | None = None) -> tuple[list[Reply], bool]:
-    """One turn; returns its replies and whether they were already handed to `deliver`."""
-    replies = await _run_turn(coach, inc, gate, deliver)
-    if isinstance(replies, _Delivered):
-        return [], True
-    return replies, False
-
-
-class _Delivered:
-    """The turn's replies went to `deliver` while the conversation was saved."""
-
-
-async def _run_turn(coach: Coach, inc: Incoming, gate: asyncio.Future[bool] | None,
-                    deliver: Callable[[list[Reply]], Awaitable[None]] | None) -> list[Reply] | _Delivered:
+    """One turn: its replies, and whether they were already handed to `deliver`."""
     key = inc.user_key
     # 1-3: feature modules that keep their own state
-    if _delegated(coach, inc):
+    feature = _feature_handler(coach, inc)
+    if feature is not None:
         await _allowed(gate)
         await coach.remember_address(inc)
-    if inc.choice and ":" in inc.choice:
-        handler = coach.action_handlers.get(inc.choice.split(":", 1)[0])
-        if handler is not None:
-            return await handler(coach, inc)
-    if inc.command and inc.command != "grow":
-        command_handler = coach.command_handlers.get(inc.command)
-        if command_handler is None:
-            return [Reply(M.UNKNOWN_COMMAND.format(command=inc.command))]
-        return await command_handler(coach, inc, coach.person_for(inc))
-    if inc.text and inc.choice is None and inc.choices is None:
-        norm = normalise(inc.text)
-        for prefixes, intent_handler in coach.text_intents:
-            if any(norm == p or norm.startswith(p + " ") for p in prefixes):
-                return await intent_handler(coach, inc, coach.person_for(inc))
+        return await feature(), False
 
     # one round trip for everything a turn reads
     wanted = [(CONVERSATIONS, key), (PROFILES, key)] + ([(ADDRESSES, key)] if inc.address else [])
@@ -146,7 +122,7 @@ async def _run_turn(coach: Coach, inc: Incoming, gate: asyncio.Future[bool] | No
     await _route(ctx)
 
     if ctx.forgotten:
-        return ctx.replies
+        return ctx.replies, False
     convo_changed, profile_changed = repr(ctx.convo) != before[0], repr(ctx.profile) != before[1]
     if deliver is not None and convo_changed and not profile_changed and ctx.replies and not (
         ctx.plan_changed or ctx.settings_changed
@@ -159,7 +135,7 @@ async def _run_turn(coach: Coach, inc: Incoming, gate: asyncio.Future[bool] | No
             log.error("delivering the replies of a turn of %s failed", key, exc_info=sent)
         if isinstance(saved, BaseException):
             raise saved
-        return _Delivered()
+        return [], True
     if convo_changed:
         await coach.store.put(CONVERSATIONS, key, ctx.convo, version=convo_rec.version if convo_rec else 0)
     if profile_changed:
@@ -171,19 +147,30 @@ async def _run_turn(coach: Coach, inc: Incoming, gate: asyncio.Future[bool] | No
         await coach.notify(key, "plan")
     elif ctx.settings_changed:
         await coach.notify(key, "settings")
-    return ctx.replies
+    return ctx.replies, False
 
 
-def _delegated(coach: Coach, inc: Incoming) -> bool:
-    """Will a feature module (not the interview) handle this input?"""
-    if inc.choice and ":" in inc.choice and inc.choice.split(":", 1)[0] in coach.action_handlers:
-        return True
+def _feature_handler(coach: Coach, inc: Incoming) -> Callable[[], Awaitable[list[Reply]]] | None:
+    """The feature module (not the interview) that answers this input, if any."""
+    if inc.choice and ":" in inc.choice:
+        action = coach.action_handlers.get(inc.choice.split(":", 1)[0])
+        if action is not None:
+            return lambda: action(coach, inc)
     if inc.command and inc.command != "grow":
-        return True
+        command = coach.command_handlers.get(inc.command)
+        if command is None:
+            return lambda: _unknown_command(inc)
+        return lambda: command(coach, inc, coach.person_for(inc))
     if inc.text and inc.choice is None and inc.choices is None:
         norm = normalise(inc.text)
-        return any(norm == p or norm.startswith(p + " ") for prefixes, _ in coach.text_intents for p in prefixes)
-    return False
+        for prefixes, intent in coach.text_intents:
+            if any(norm == p or norm.startswith(p + " ") for p in prefixes):
+                return lambda: intent(coach, inc, coach.person_for(inc))
+    return None
+
+
+async def _unknown_command(inc: Incoming) -> list[Reply]:
+    return [Reply(M.UNKNOWN_COMMAND.format(command=inc.command))]
 
 
 def _identify(ctx: Ctx) -> None:

@@ -309,12 +309,12 @@ class SlackAdapter:
         if retried or self.coach.store.shared:
             # a retry, or a store shared with other processes (a retry may reach one of them while this
             # one is still working): the shared record decides before any work is done
-            return await self._record(event_id)
+            return await self.coach.first_time(PLATFORM, event_id)
         task = asyncio.current_task()
         if task is None:
-            self.spawn(self._record(event_id))
+            self.spawn(self.coach.first_time(PLATFORM, event_id))
         else:
-            task.add_done_callback(lambda _: self.spawn(self._record(event_id)))
+            task.add_done_callback(lambda _: self.spawn(self.coach.first_time(PLATFORM, event_id)))
         return True
 
     def _remember_seen(self, event_id: str) -> bool:
@@ -325,13 +325,6 @@ class SlackAdapter:
         if len(self._seen) > SEEN_IN_MEMORY:
             self._seen.popitem(last=False)
         return True
-
-    async def _record(self, event_id: str) -> bool:
-        try:
-            return await self.coach.first_time(PLATFORM, event_id)
-        except StoreError as exc:  # better twice than never: process it
-            log.warning("could not record Slack event %s against repeats: %s", event_id, exc)
-            return True
 
     # -- delivery --------------------------------------------------------------------------------
     async def post_replies(self, channel: str, replies: list[Reply]) -> None:
