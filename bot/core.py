@@ -228,8 +228,8 @@ class Coach:
 
     async def export(self, user_key: str) -> dict[str, Any]:
         out: dict[str, Any] = {"user": user_key, "exported_at": int(self.clock())}
-        for collection in USER_COLLECTIONS:
-            record = await self.store.get(collection, user_key)
+        records = await self.store.get_many([(collection, user_key) for collection in USER_COLLECTIONS])
+        for collection, record in zip(USER_COLLECTIONS, records):
             out[collection] = record.data if record else None
         for exporter in self.exporters:
             out.update(await exporter(self, user_key))

@@ -342,20 +342,7 @@ async def _answer(coach, incoming: Incoming, intro_id: str, *, accept: bool) -> 
         return [Reply(T.EXPIRED_HELPER)]
     if intro["status"] != "pending":
         return [Reply(T.ANSWERED)]
-    now = coach.clock()
-    status = "accepted" if accept else "declined"
-    won = False
-
-    def decide(data):
-        nonlocal won
-        won = False
-        if data is None or data.get("status") != "pending":
-            return None
-        won = True
-        return {**data, "status": status, "decided_at": now}
-
-    await update(coach.store, INTROS, intro_id, decide)
-    if not won:
+    if await _settle(coach, intro_id, "accepted" if accept else "declined") is None:
         return [Reply(T.ANSWERED)]
     if not accept:
         await _offer_next(coach, intro)
@@ -396,6 +383,19 @@ async def _answer(coach, incoming: Incoming, intro_id: str, *, accept: bool) -> 
                                          contact=contact, room=room))]
 
 
+async def _settle(coach, intro_id: str, status: str) -> dict[str, Any] | None:
+    """Move a pending request to `status`; its data if this call did it, None if it was no longer pending."""
+    won = False
+
+    def decide(data):
+        nonlocal won
+        won = data is not None and data.get("status") == "pending"
+        return {**data, "status": status, "decided_at": coach.clock()} if won else None
+
+    record = await update(coach.store, INTROS, intro_id, decide)
+    return record.data if won and record is not None else None
+
+
 async def expire_due(coach) -> int:
     """Expire requests left unanswered for 3 days and offer the next match; returns how many expired."""
     worker = f"intros-{id(coach)}"
@@ -405,20 +405,9 @@ async def expire_due(coach) -> int:
         if not jobs:
             return expired
         for job in jobs:
-            intro_id = job.payload["intro"]
-            won = False
-
-            def expire(data):
-                nonlocal won
-                won = False
-                if data is None or data.get("status") != "pending":
-                    return None
-                won = True
-                return {**data, "status": "expired", "decided_at": coach.clock()}
-
-            record = await update(coach.store, INTROS, intro_id, expire)
-            if won and record is not None:
-                await _offer_next(coach, record.data)
+            settled = await _settle(coach, job.payload["intro"], "expired")
+            if settled is not None:
+                await _offer_next(coach, settled)
                 expired += 1
             await coach.store.complete(EXPIRY_QUEUE, job.key, worker)
 

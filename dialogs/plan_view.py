@@ -175,8 +175,7 @@ async def home_summary(coach: Coach, user_key: str) -> HomeSummary:
     from bot.core import HomeSummary
     from dialogs.interview import INTERVIEW_STATES
 
-    profile_rec = await coach.store.get(PROFILES, user_key)
-    convo_rec = await coach.store.get(CONVERSATIONS, user_key)
+    profile_rec, convo_rec = await coach.store.get_many([(PROFILES, user_key), (CONVERSATIONS, user_key)])
     profile = profile_rec.data if profile_rec else {}
     convo = convo_rec.data if convo_rec else {}
     plan = profile.get("plan")
