@@ -327,12 +327,6 @@ class SlackAdapter:
         return True
 
     # -- delivery --------------------------------------------------------------------------------
-    async def post_replies(self, channel: str, replies: list[Reply]) -> None:
-        """Post replies in order; raises DeliveryError."""
-        for reply in replies:
-            for message in B.render(reply):
-                await self._post(channel, message, reply)
-
     async def answer(self, channel: str, replies: list[Reply], user_key: str = "") -> None:
         """Post a turn's replies; what Slack still rate-limits after the client's retries goes to the
         outbox (the store's durable queue) and is delivered later, in order — an answer is never dropped."""
@@ -391,9 +385,6 @@ class SlackAdapter:
                 break
         await self.coach.store.complete(OUTBOX, job.key, worker)
 
-    async def _post(self, channel: str, message: dict[str, Any], reply: Reply) -> str | None:
-        return await self._post_message(channel, message, numbered_text(reply))
-
     async def _post_message(self, channel: str, message: dict[str, Any], plain: str) -> str | None:
         """Post one rendered message; returns the channel id Slack posted it in."""
         try:
@@ -419,7 +410,7 @@ class SlackAdapter:
         channel = _str(address, "channel") or self._dm.get(user_id) or user_id
         for reply in replies:
             for message in B.render(reply):
-                opened = await self._post(channel, message, reply)
+                opened = await self._post_message(channel, message, numbered_text(reply))
                 if opened and channel == user_id:
                     channel = self._dm[user_id] = opened  # the DM's id, as Slack answered it
 
