@@ -74,6 +74,16 @@ async def interview(chat: Chat, role: str, goal: str, *, target: str | None = No
     await chat.press(consent)
 
 
+async def up_to_the_goal(chat: Chat, role: str, tenure: str) -> None:
+    """Start, give the role (confirming the first match), the time in it and no skills."""
+    await chat.send("hi")
+    await chat.press("start")
+    await chat.send(role)
+    await chat.press(chat.question().choices[0].value)
+    await chat.press(tenure)
+    await chat.send("none")
+
+
 async def test_marketing_specialist_who_grows_gets_the_seed_skills(coach):
     chat = Chat(coach)
     await interview(chat, "marketing specialist", "grow")
@@ -157,12 +167,7 @@ async def test_custom_role_still_gets_a_plan(coach):
 
 async def test_not_sure_explains_and_recommends_a_path(coach):
     chat = Chat(coach)
-    await chat.send("hi")
-    await chat.press("start")
-    await chat.send("journalist")
-    await chat.press("yes")
-    await chat.press("More than 5")
-    await chat.send("none")
+    await up_to_the_goal(chat, "journalist", "More than 5")
     await chat.press("Not sure")
     text = chat.texts()
     assert "Upskilling" in text and "Reskilling" in text and "journalist" in text.lower()
@@ -183,12 +188,7 @@ async def test_not_sure_explains_and_recommends_a_path(coach):
 
 async def test_not_sure_can_lead_to_upskilling(coach):
     chat = Chat(coach)
-    await chat.send("hi")
-    await chat.press("start")
-    await chat.send("accountant")
-    await chat.press(chat.question().choices[0].value)
-    await chat.press("1–3")
-    await chat.send("none")
+    await up_to_the_goal(chat, "accountant", "1–3")
     await chat.send("I'm not sure")
     await chat.press("Yes, mostly")
     await chat.press("same kind")
@@ -218,12 +218,7 @@ async def test_typed_answers_work_like_buttons(coach):
 
 async def test_free_text_switch_goal_is_understood_with_its_target(coach):
     chat = Chat(coach)
-    await chat.send("hi")
-    await chat.press("start")
-    await chat.send("journalist")
-    await chat.press("yes")
-    await chat.press("1–3")
-    await chat.send("none")
+    await up_to_the_goal(chat, "journalist", "1–3")
     await chat.send("I want to become a software developer")
     assert "Software developer" in chat.texts()
     await chat.press("yes")
