@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 from bot.catalog import Catalog, Role
+from bot.retrieval import RoleIndex
 from bot.types import Choice
 
 _PUNCT = re.compile(r"[^\w\s+#./&-]")
@@ -20,7 +21,8 @@ _FILLER = re.compile(
     r"for our|for my|for the|for a|at our|at my|at a|in our|in my|our|my|the|an|a|"
     r"senior|sr|junior|jr|lead|principal|staff|chief|head of|associate|assistant to|intern|trainee|"
     r"i do|i handle|i manage|i run|kind of|sort of|basically|brand|company|team|department|org|organisation|"
-    r"organization)\b"
+    r"organization|something in|something like|anything in|maybe|perhaps|probably|possibly|i think|i guess|"
+    r"i'd like to|i would like to|get into|work in|go into)\b"
 )
 
 # Abbreviations that stand for several jobs: each reading is looked up, so the person is asked which.
@@ -35,6 +37,9 @@ AMBIGUOUS_ABBREVIATIONS: dict[str, tuple[str, ...]] = {
 CONFIDENT = 90.0   # a match this good (and clear of the next one) is confirmed with one question
 PLAUSIBLE = 62.0   # matches at least this good are offered as options
 CLEAR_GAP = 6.0
+# A role found by its description (not its title) is offered, never confirmed as certain: at best just
+# under CONFIDENT, at least PLAUSIBLE when the description explains MIN_COVERAGE of what was said.
+MIN_COVERAGE = 0.45
 
 
 def normalise(text: str) -> str:
@@ -58,10 +63,11 @@ class RoleMatch:
 
 
 class RoleMatcher:
-    """Matches free text against every role's title and alternate titles."""
+    """Matches free text against every role: its titles (rapidfuzz) and how people describe it (BM25)."""
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
+        self.index = RoleIndex(catalog)
         self._phrases: list[str] = []
         self._owner: list[str] = []
         for role in catalog.roles.values():
@@ -95,6 +101,14 @@ class RoleMatcher:
                 role_id = self._owner[index]
                 if score > best.get(role_id, (-1.0, ""))[0]:
                     best[role_id] = (score, phrase)
+        hits = self.index.search(text, k=limit + 2) if len(query.split()) >= 2 or not best else []
+        top = hits[0].coverage if hits else 0.0
+        for hit in hits:
+            if hit.coverage < MIN_COVERAGE or hit.coverage < top - 0.2:
+                continue
+            score = PLAUSIBLE + (CONFIDENT - 0.1 - PLAUSIBLE) * (hit.coverage - MIN_COVERAGE) / (1 - MIN_COVERAGE)
+            if score > best.get(hit.role_id, (-1.0, ""))[0]:
+                best[hit.role_id] = (score, "description")
         ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))
         return [RoleMatch(self.catalog.roles[rid], round(score, 1), phrase) for rid, (score, phrase) in ranked[:limit]]
 

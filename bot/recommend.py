@@ -10,6 +10,7 @@ that the new role also uses, and broadly transferable skills such as writing or 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -20,6 +21,25 @@ from bot.people import Directory
 PREFS = ("courses", "mentoring", "peer_coaching", "shadowing", "associations")
 DEFAULT_HOURS = 20.0  # a skill with no listed learning option
 TREND_BONUS = {"lt1": 1.0, "1to3": 2.5, "3to5": 3.0, "5plus": 3.5}  # by time in the role (upskilling)
+# Skills that a senior person grows into beyond their role's own list (those the catalog has).
+LEADERSHIP_SKILLS = ("leadership", "coaching-and-mentoring", "strategic-thinking", "people-management",
+                     "influencing", "change-management")
+_SENIOR = re.compile(r"\b(senior|snr|sr|lead|principal|staff|head|chief|director|vp|expert|veteran)\b", re.I)
+_SPEAKER = re.compile(
+    r"^\s*(?:hi|hello|hey)?[\s,!.]*(?:i am|i'm|im|i work as|i work|i'm working as|my role is|my job is|"
+    r"my title is|currently|i do)\s+(?:an?\s+|the\s+)?", re.I)
+
+
+def is_senior(role_text: str, tenure: str | None = None) -> bool:
+    """Senior, lead, principal or head-of titles, or more than five years in the role."""
+    return tenure == "5plus" or bool(_SENIOR.search(role_text or ""))
+
+
+def display_title(text: str) -> str:
+    """A custom role's title as a person typed it, without the sentence around it:
+    "I am a nurse on a hospital ward" -> "Nurse on a hospital ward"."""
+    title = _SPEAKER.sub("", (text or "").strip()).strip(" .!?")[:120]
+    return (title[:1].upper() + title[1:]) if title else "Your role"
 
 
 @dataclass(frozen=True)
@@ -85,6 +105,8 @@ class Plan:
     total_hours: float
     weeks: int
     matched_roles: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    note: str | None = None  # set when the plan is a starting point (a role the catalog does not have)
+    level: str | None = None  # "senior" when the role's fundamentals are taken as known
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,8 +119,17 @@ class Recommender:
         self.skills = SkillMatcher(catalog)
 
     # -- roles ------------------------------------------------------------------------------
-    def custom_role(self, title: str) -> RoleRef:
-        return RoleRef(None, title.strip()[:120], self.roles.guess_family(title))
+    def custom_role(self, title: str, family: str | None = None) -> RoleRef:
+        """A role the catalog does not have, kept in the person's words; its field only when they chose one."""
+        return RoleRef(None, display_title(title), family if family in self.catalog.families else None)
+
+    def likely_families(self, text: str, limit: int = 5) -> list[str]:
+        """Fields to offer first when a role could not be placed (never chosen for the person)."""
+        out: list[str] = []
+        for m in self.roles.match(text, limit=12):
+            if m.role.family not in out:
+                out.append(m.role.family)
+        return out[:limit]
 
     def role_ref(self, role: Role) -> RoleRef:
         return RoleRef(role.id, role.title, role.family)
@@ -110,7 +141,8 @@ class Recommender:
         if ref.id and ref.id in self.catalog.roles:
             return dict(self.catalog.roles[ref.id].skills)
         if not ref.family:
-            return {}
+            # no field chosen: the broadly transferable skills are the honest starting point
+            return {s.id: 3 for s in self.catalog.skills.values() if s.transferable}
         totals: dict[str, list[int]] = {}
         family_roles = [r for r in self.catalog.roles.values() if r.family == ref.family]
         for role in family_roles:
@@ -138,6 +170,7 @@ class Recommender:
         max_skills: int = 5,
         max_people: int = 3,
         tenure: str | None = None,
+        senior: bool = False,
     ) -> Plan:
         prefs = [p for p in (prefs or list(PREFS)) if p in PREFS] or list(PREFS)
         reskill = goal == "switch" and target is not None and (target.id != current.id or target.id is None)
@@ -151,13 +184,22 @@ class Recommender:
         # New in a role, the role's essentials come first; after years in it, where the field is going
         # counts for more.
         trend_bonus = TREND_BONUS.get(tenure or "", 2.5) if not reskill else 2.5
+        senior = (senior or tenure == "5plus") and not reskill and aim.id is not None
+        fundamentals: set[str] = set()
+        if senior:
+            # someone senior knows their job's essentials: the plan leans to advanced, leadership and
+            # trending skills instead
+            fundamentals = {s for s, w in weights.items() if w >= 4 and s not in trending}
+            for skill in LEADERSHIP_SKILLS:
+                if skill in self.catalog.skills and skill not in weights:
+                    weights[skill] = 3
         candidates: dict[str, float] = {}
         for skill, weight in weights.items():
-            if skill in have_set:
+            if skill in have_set or skill in fundamentals:
                 continue
             candidates[skill] = weight * 2.0 + (trend_bonus if skill in trending else 0.0) + (
                 0.5 if self.catalog.options_for(skill) else 0.0
-            )
+            ) + (2.0 if senior and skill in LEADERSHIP_SKILLS else 0.0)
         if not reskill:
             # growing in place: what the field is moving towards counts even beyond the role's list
             for skill in trending - have_set - set(candidates):
@@ -197,11 +239,25 @@ class Recommender:
                 f"You want to move from {current.title} to {aim.title}: that is reskilling — "
                 f"building the skills a different job needs."
             )
+        elif current.id is None:
+            reason = (
+                f"You want to grow in your current role ({current.title}): that is upskilling — "
+                f"building on the job you have and keeping up with the latest in {self._field(aim)}."
+            )
         else:
             reason = (
                 f"You want to grow as {article(current.title)} {current.title}: that is upskilling — "
                 f"building on the job you have and keeping up with the latest in {self._field(aim)}."
             )
+        if senior:
+            reason += (" You're experienced in the role, so I've taken its fundamentals as known: this plan "
+                       "leans to advanced, leadership and trending skills.")
+        note = None
+        if aim.id is None:
+            note = (f"\"{aim.title}\" isn't in my catalog, so this plan is a starting point built from "
+                    + (f"the common skills of {self.catalog.family_name(aim.family)}" if aim.family
+                       else "broadly transferable skills")
+                    + " and your strengths.")
         return Plan(
             path=path,
             path_reason=reason,
@@ -214,6 +270,8 @@ class Recommender:
             hours_per_week=hours,
             total_hours=round(total, 1),
             weeks=weeks,
+            note=note,
+            level="senior" if senior else None,
         )
 
     def _field(self, ref: RoleRef) -> str:

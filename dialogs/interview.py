@@ -10,8 +10,8 @@ import enum
 import re
 
 from bot import messages as M
-from bot.matching import core_words, is_confident, is_none, normalise
-from bot.recommend import RoleRef, article
+from bot.matching import PLAUSIBLE, core_words, is_confident, is_none, normalise
+from bot.recommend import RoleRef, article, is_senior
 from bot.types import Choice, Incoming
 from dialogs.engine import Ctx, Flow, Step
 from dialogs.plan_view import make_plan, plan_reply
@@ -22,6 +22,7 @@ class S(enum.Enum):
     ROLE = "role"
     ROLE_CONFIRM = "role_confirm"
     ROLE_PICK = "role_pick"
+    ROLE_FIELD = "role_field"
     TENURE = "tenure"
     SKILLS = "skills"
     GOAL = "goal"
@@ -32,6 +33,7 @@ class S(enum.Enum):
     TARGET = "target"
     TARGET_CONFIRM = "target_confirm"
     TARGET_PICK = "target_pick"
+    TARGET_FIELD = "target_field"
     HOURS = "hours"
     PREFS = "prefs"
     CONSENT = "consent"
@@ -82,14 +84,11 @@ def _match_role(ctx: Ctx, text: str, which: str) -> S:
     if is_confident(matches):
         ctx.data[f"{which}_candidates"] = [matches[0].role.id]
         return confirm
-    plausible = [m for m in matches if m.score >= 62][:3]
+    plausible = [m for m in matches if m.score >= PLAUSIBLE][:3]
     ctx.data[f"{which}_candidates"] = [m.role.id for m in plausible]
     if not plausible:
-        # nothing close in the catalog: keep the role as typed, with its family guessed
-        _set_role(ctx, which, _custom(ctx, which))
-        if which == "role":
-            return S.TENURE
-        return _after_target(ctx)
+        # nothing fits well: say so and let the person choose the closest field (never guessed for them)
+        return S.ROLE_FIELD if which == "role" else S.TARGET_FIELD
     return pick
 
 
@@ -107,6 +106,7 @@ def answer_role(ctx: Ctx, inc: Incoming) -> S:
     if not usable_role_text(inc.text.strip()):
         ctx.say(M.ASK_ROLE_AGAIN)
         return S.ROLE
+    ctx.data["senior"] = is_senior(inc.text)
     return _match_role(ctx, inc.text.strip(), "role")
 
 
@@ -143,13 +143,56 @@ def _set_role(ctx: Ctx, which: str, ref: RoleRef) -> None:
     ctx.data[which] = ref.as_dict()
 
 
-def _custom(ctx: Ctx, which: str) -> RoleRef:
-    ref = ctx.coach.recommender.custom_role(ctx.data.get(f"{which}_text", ""))
+def _custom(ctx: Ctx, which: str, family: str | None) -> RoleRef:
+    ref = ctx.coach.recommender.custom_role(ctx.data.get(f"{which}_text", ""), family)
     if ref.family:
         ctx.say(M.CUSTOM_ROLE.format(title=ref.title, family=ctx.coach.catalog.family_name(ref.family)))
     else:
         ctx.say(M.CUSTOM_ROLE_NO_FAMILY.format(title=ref.title))
     return ref
+
+
+def _ask_field(ctx: Ctx, which: str) -> None:
+    """Nothing in the catalog fits: the fields as choices, the likeliest first, or none of them."""
+    rec, catalog = ctx.coach.recommender, ctx.coach.catalog
+    text = ctx.data.get(f"{which}_text", "")
+    first = rec.likely_families(text)
+    rest = sorted((f for f in catalog.families if f not in first), key=lambda f: catalog.family_name(f))
+    options = [Choice(f, catalog.family_name(f)) for f in first + rest]
+    options.append(Choice("none", M.NO_FIELD))
+    ctx.ask(M.ASK_FIELD.format(text=ctx.data.get(f"{which}_text", "")), options)
+
+
+def ask_role_field(ctx: Ctx) -> None:
+    """The current role could not be placed: which field is closest?"""
+    _ask_field(ctx, "role")
+
+
+def ask_target_field(ctx: Ctx) -> None:
+    """The target role could not be placed: which field is closest?"""
+    _ask_field(ctx, "target")
+
+
+def _answer_field(ctx: Ctx, inc: Incoming, which: str, done: S) -> S:
+    choice = ctx.chosen()
+    again = S.ROLE_FIELD if which == "role" else S.TARGET_FIELD
+    if choice is None:
+        if inc.text.strip() and inc.choice is None and usable_role_text(inc.text):
+            return _match_role(ctx, inc.text.strip(), which)  # a clearer title typed instead of a field
+        _didnt_get(ctx)
+        return again
+    family = choice.value if choice.value in ctx.coach.catalog.families else None
+    _set_role(ctx, which, _custom(ctx, which, family))
+    return done
+
+
+def answer_role_field(ctx: Ctx, inc: Incoming) -> S:
+    return _answer_field(ctx, inc, "role", S.TENURE)
+
+
+def answer_target_field(ctx: Ctx, inc: Incoming) -> S:
+    nxt = _answer_field(ctx, inc, "target", S.HOURS)
+    return _after_target(ctx) if nxt == S.HOURS else nxt
 
 
 def _answer_confirm(ctx: Ctx, inc: Incoming, which: str, ask_again: S, done: S) -> S:
@@ -182,7 +225,7 @@ def _answer_pick(ctx: Ctx, inc: Incoming, which: str, done: S) -> S:
         _didnt_get(ctx)
         return S.ROLE_PICK if which == "role" else S.TARGET_PICK
     if choice.value == "none" or choice.value not in catalog.roles:
-        _set_role(ctx, which, _custom(ctx, which))
+        return S.ROLE_FIELD if which == "role" else S.TARGET_FIELD
     else:
         _set_role(ctx, which, ctx.coach.recommender.role_ref(catalog.roles[choice.value]))
         if which == "role":
@@ -558,6 +601,7 @@ INTERVIEW = Flow(
         S.ROLE: Step(ask_role, answer_role),
         S.ROLE_CONFIRM: Step(ask_role_confirm, answer_role_confirm),
         S.ROLE_PICK: Step(ask_role_pick, answer_role_pick),
+        S.ROLE_FIELD: Step(ask_role_field, answer_role_field),
         S.TENURE: Step(ask_tenure, answer_tenure),
         S.SKILLS: Step(ask_skills, answer_skills),
         S.GOAL: Step(ask_goal, answer_goal),
@@ -568,6 +612,7 @@ INTERVIEW = Flow(
         S.TARGET: Step(ask_target, answer_target),
         S.TARGET_CONFIRM: Step(ask_target_confirm, answer_target_confirm),
         S.TARGET_PICK: Step(ask_target_pick, answer_target_pick),
+        S.TARGET_FIELD: Step(ask_target_field, answer_target_field),
         S.HOURS: Step(ask_hours, answer_hours),
         S.PREFS: Step(ask_prefs, answer_prefs),
         S.CONSENT: Step(ask_consent, answer_consent),

@@ -37,6 +37,7 @@ async def make_plan(ctx: Ctx) -> None:
         me_email=(me.email if me else ctx.incoming.email),
         max_people=8,
         tenure=d.get("tenure"),
+        senior=bool(d.get("senior")),
     )
     plan.people = await available_people(coach, plan.people, limit=3)
     now = coach.clock()
@@ -105,6 +106,8 @@ def plan_card(coach: Coach, plan: dict[str, Any]) -> Card:
         sections.append(CardSection("People who can help", tuple(
             f"{p['name']} ({p['role']}) — {p['why']} · {p['email']}" for p in people
         )))
+    elif coach is None or not len(coach.directory):
+        sections.append(CardSection("People who can help", (M.PLAN_NO_ORG,)))
     else:
         sections.append(CardSection("People who can help", (M.PLAN_NO_PEOPLE,)))
     if plan.get("association"):
@@ -118,7 +121,10 @@ def plan_card(coach: Coach, plan: dict[str, Any]) -> Card:
         ("Progress", f"{done} of {len(skills)} skills done"),
     )
     sections.append(CardSection("At a glance", facts=facts))
-    return Card(title=title, summary=plan.get("path_reason", ""), sections=tuple(sections), kind="plan")
+    summary = plan.get("path_reason", "")
+    if plan.get("note"):
+        summary = f"{summary}\n{plan['note']}"
+    return Card(title=title, summary=summary, sections=tuple(sections), kind="plan")
 
 
 def plan_reply(coach: Coach, profile: dict[str, Any]) -> Reply:

@@ -39,11 +39,12 @@ def test_described_roles_are_among_the_best_few(rec, text, fragment):
     assert any(fragment in m.role.id for m in matches[:3]), [(m.role.id, m.score) for m in matches]
 
 
-def test_nonsense_role_is_not_confident_and_gets_a_family_guess(rec):
+def test_nonsense_role_is_not_confident_and_no_family_is_chosen_for_the_person(rec):
     matches = rec.roles.match("zxqv plorb")
     assert not is_confident(matches)
-    ref = rec.custom_role("payroll wizard")
-    assert ref.id is None and ref.family == "finance"
+    assert rec.custom_role("payroll wizard") == RoleRef(None, "Payroll wizard", None)
+    assert rec.custom_role("I am a payroll wizard", "finance") == RoleRef(None, "Payroll wizard", "finance")
+    assert rec.likely_families("payroll wizard")[0] == "finance"
 
 
 def test_skills_from_free_text(rec):

@@ -124,13 +124,24 @@ async def test_journalist_moving_into_software_development(coach):
 
 
 async def test_plan_says_when_no_one_is_listed(catalog):
-    coach = Coach(Settings(database_url="memory:"), MemoryStore(), catalog, Directory())
+    # an organisation file is loaded, but nobody in it offers help with this plan's skills
+    directory = Directory({"someone@example.com": Person("someone@example.com", "Someone", "Accountant", offers=("mentoring",),
+                                  capacity=1, skills=("bookkeeping",))})
+    coach = Coach(Settings(database_url="memory:"), MemoryStore(), catalog, directory)
     chat = Chat(coach)
     await interview(chat, "data analyst", "grow", consent="No")
     card = chat.plan()
     assert "No one is listed yet" in section(card, "People who can help").lines[0]
     profile = (await coach.store.get(PROFILES, chat.key)).data
     assert profile["consent_share"] is False
+
+
+async def test_plan_without_an_organisation_file_says_what_to_do(catalog):
+    coach = Coach(Settings(database_url="memory:"), MemoryStore(), catalog, Directory())
+    chat = Chat(coach)
+    await interview(chat, "data analyst", "grow", consent="No")
+    line = section(chat.plan(), "People who can help").lines[0]
+    assert "SKILLCOACH_ORG" in line and "professional association" in line and "shadow" in line
 
 
 async def test_free_text_role_descriptions_are_understood(coach):
@@ -151,9 +162,11 @@ async def test_custom_role_still_gets_a_plan(coach):
     await chat.press("start")
     await chat.send("chief happiness wrangler of llamas")
     q = chat.question()
-    if q is not None and any(c.value == "none" for c in q.choices):
-        await chat.press("None of these")
-    assert "I don't have it in my catalog" in chat.texts()
+    # nothing fits: the coach says so and asks for the closest field instead of guessing one
+    assert "rather ask than guess" in q.text
+    assert "customer-support" in [c.value for c in q.choices] and q.choices[-1].value == "none"
+    await chat.press("Customer support")
+    assert "isn't in my catalog" in chat.texts() and "Customer support" in chat.texts()
     await chat.press("Less than a year")
     await chat.send("writing, budgeting")
     await chat.press("Grow")
@@ -162,7 +175,11 @@ async def test_custom_role_still_gets_a_plan(coach):
     await chat.press("No")
     card = chat.plan()
     assert card is not None, chat.texts()
-    assert "chief happiness wrangler of llamas" in card.title
+    assert "Chief happiness wrangler of llamas" in card.title
+    profile = (await coach.store.get(PROFILES, chat.key)).data
+    assert profile["role"] == {"id": None, "title": "Chief happiness wrangler of llamas",
+                               "family": "customer-support"}
+    assert "starting point" in card.summary
 
 
 async def test_not_sure_explains_and_recommends_a_path(coach):

@@ -1,0 +1,97 @@
+"""Finding roles from how people describe their work (BM25 over titles, descriptions and skills).
+
+Titles are matched with rapidfuzz in `bot.matching` (typos, abbreviations); this index answers the other
+half: "I write news stories for a local paper" shares no title with "Journalist", but its words are in the
+journalist's description. Every role becomes one document — its title and alternate titles (repeated, so
+they weigh more), its plain-words description, and the names of its most important skills — tokenised with
+English stop words removed and Snowball-stemmed, and indexed once with `bm25s`.
+
+BM25 ranks; it does not say how good the best match is. `coverage` does: the share of the query's
+information (its words weighted by inverse document frequency; a word no role uses weighs the most) that
+the role's document contains. A description that explains most of what the person said is a candidate;
+one that shares a single common word is not.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import bm25s
+import Stemmer
+
+from bot.catalog import Catalog
+
+_WORD = re.compile(r"[a-z0-9+#]+")
+# Words that say nothing about which job it is (beyond bm25s's English stop words).
+_NOISE = {
+    "i", "im", "am", "work", "works", "working", "job", "jobs", "role", "roles", "currently", "company", "team",
+    "teams", "department", "day", "days", "lot", "lots", "thing", "things", "stuff", "really", "basically",
+    "mostly", "kind", "sort", "bit", "also", "every", "get", "make", "makes", "making", "help", "helps",
+    "helping", "people", "local", "big", "small", "busy", "new", "good", "like", "want", "would", "maybe",
+    "something", "someone", "senior", "junior", "lead", "head", "principal", "staff", "chief", "assistant",
+}
+_STOPWORDS = set(bm25s.stopwords.STOPWORDS_EN) | _NOISE
+
+
+@dataclass(frozen=True)
+class Hit:
+    role_id: str
+    coverage: float  # 0..1: how much of what the person said this role's document explains
+    bm25: float
+
+
+class RoleIndex:
+    """A BM25 index of the catalog's roles, built once."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._stemmer = Stemmer.Stemmer("english")
+        self._ids: list[str] = []
+        docs: list[list[str]] = []
+        for role in catalog.roles.values():
+            top_skills = sorted(role.skills.items(), key=lambda kv: -kv[1])[:8]
+            text = " ".join(
+                [role.title] * 3 + role.alt_titles * 2 + [role.description]
+                + [catalog.skill_name(s) for s, _ in top_skills]
+            )
+            docs.append(self.tokens(text))
+            self._ids.append(role.id)
+        self._doc_sets = [set(d) for d in docs]
+        df: dict[str, int] = {}
+        for words in self._doc_sets:
+            for w in words:
+                df[w] = df.get(w, 0) + 1
+        n = max(1, len(docs))
+        self._idf = {w: math.log(1 + n / c) for w, c in df.items()}
+        self._unknown_idf = math.log(1 + n)
+        self._retriever: bm25s.BM25 | None = None
+        if docs:
+            vocab: dict[str, int] = {"": 0}
+            ids = [[vocab.setdefault(w, len(vocab)) for w in d] or [0] for d in docs]
+            self._retriever = bm25s.BM25()
+            self._retriever.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
+            self._vocab = vocab
+
+    def tokens(self, text: str) -> list[str]:
+        words = [w for w in _WORD.findall(text.lower().replace("'", "")) if w not in _STOPWORDS and len(w) > 1]
+        return self._stemmer.stemWords(words)
+
+    def search(self, text: str, k: int = 5) -> list[Hit]:
+        query = list(dict.fromkeys(self.tokens(text)))
+        known = [w for w in query if w in self._vocab] if self._retriever is not None else []
+        if not known:
+            return []
+        total = sum(self._idf.get(w, self._unknown_idf) for w in query)
+        ids = [[self._vocab[w] for w in known]]
+        k = min(k, len(self._ids))
+        docs, scores = self._retriever.retrieve(bm25s.tokenization.Tokenized(ids=ids, vocab=self._vocab),
+                                                k=k, show_progress=False, n_threads=1)
+        hits = []
+        for index, score in zip(docs[0], scores[0]):
+            if score <= 0:
+                continue
+            words = self._doc_sets[int(index)]
+            covered = sum(self._idf[w] for w in known if w in words)
+            hits.append(Hit(self._ids[int(index)], covered / total if total else 0.0, float(score)))
+        return hits
