@@ -47,13 +47,18 @@ NO_SOMETHING_ELSE = "No, something else"
 PICK_ROLE = "Which of these is closest to \"{text}\"?"
 NONE_OF_THESE = "None of these"
 CUSTOM_ROLE = (
-    "Got it — I'll use \"{title}\" as your role. I don't have it in my catalog, so I'll treat it as part of "
-    "*{family}* and suggest from there."
+    "Got it — I'll keep \"{title}\" in your words, in *{family}*. It isn't in my catalog, so the plan will be "
+    "a starting point built from that field's common skills and your strengths."
 )
 CUSTOM_ROLE_NO_FAMILY = (
-    "Got it — I'll use \"{title}\" as your role. I don't have it in my catalog, so my suggestions will be "
-    "more general."
+    "Got it — I'll keep \"{title}\" in your words. It isn't in any field I know, so the plan will be a "
+    "starting point built from broadly useful skills and your strengths."
 )
+ASK_FIELD = (
+    "I'm not sure I know \"{text}\" — I'd rather ask than guess. Which field is it closest to? "
+    "(Or type your job title in other words.)"
+)
+NO_FIELD = "None of these"
 ROLE_NOTED = "Great, *{title}* it is."
 
 ASK_TENURE = "How long have you been in this role?"
@@ -127,6 +132,11 @@ CONSENT_NO = "No, keep me out"
 PLAN_READY = "Here's your plan. Say *my plan* any time to see it again, or tell me when you finish something."
 PLAN_TITLE_UP = "Your upskilling plan: growing as {title}"
 PLAN_TITLE_RE = "Your reskilling plan: from {current} to {target}"
+PLAN_NO_ORG = (
+    "I don't know who in your organisation offers mentoring, peer coaching or shadowing yet — an admin can "
+    "load the organisation file (SKILLCOACH_ORG) so I can suggest people. Until then: join the professional "
+    "association below or a community of practice in your field, and ask your manager who you could shadow."
+)
 PLAN_NO_PEOPLE = "No one is listed yet as a mentor, peer coach or shadowing host for these skills."
 NEXT_STEPS = "What would you like to do next?"
 NEXT_MARK_DONE = "Mark a skill done"
