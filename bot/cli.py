@@ -107,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--goal", choices=("grow", "switch", "unsure"), default="grow")
     p.add_argument("--target", default="", help="the role to move to (with --goal switch)")
     p.add_argument("--hours", type=float, default=4.0, help="hours a week for learning")
+    p.add_argument("--family", default="", help="the field (family id) of a role the catalog cannot place")
     p.add_argument("--json", action="store_true", help="print the whole plan as JSON")
     p.set_defaults(func=cmd_advise)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 from bot.catalog import Catalog, Role
-from bot.retrieval import RoleIndex
+from bot.retrieval import PhraseIndex, RoleIndex
 from bot.types import Choice
 
 _PUNCT = re.compile(r"[^\w\s+#./&-]")
@@ -70,10 +70,13 @@ class RoleMatcher:
         self.index = RoleIndex(catalog)
         self._phrases: list[str] = []
         self._owner: list[str] = []
+        self._exact: dict[str, list[int]] = {}
         for role in catalog.roles.values():
             for phrase in [role.title, *role.alt_titles]:
+                self._exact.setdefault(normalise(phrase), []).append(len(self._phrases))
                 self._phrases.append(normalise(phrase))
                 self._owner.append(role.id)
+        self._lookalikes = PhraseIndex(self._phrases)
 
     def match(self, text: str, limit: int = 4) -> list[RoleMatch]:
         query = normalise(text)
@@ -85,14 +88,11 @@ class RoleMatcher:
         readings.setdefault(core, 0.97)
         for expansion in AMBIGUOUS_ABBREVIATIONS.get(core, ()):
             readings.setdefault(expansion, 0.95)
+        lookalikes = {i for candidate in readings for i in self._lookalikes.search(candidate, k=25)}
         for candidate, weight in readings.items():
-            # the three native scorers shortlist fast (C loops); the combined score ranks the shortlist
-            shortlist: set[int] = set()
-            for scorer in (fuzz.ratio, fuzz.token_set_ratio, fuzz.partial_ratio):
-                for _phrase, _score, index in process.extract(
-                    candidate, self._phrases, scorer=scorer, limit=25, score_cutoff=40
-                ):
-                    shortlist.add(index)
+            # the titles that look most like the words (trigram retrieval) are the short list the
+            # combined fuzzy score ranks, so its cost does not grow with the catalog
+            shortlist = set(self._exact.get(candidate, ())) | lookalikes
             for index in shortlist:
                 phrase = self._phrases[index]
                 score = _role_score(candidate, phrase) * weight

@@ -142,7 +142,13 @@ class Recommender:
             return dict(self.catalog.roles[ref.id].skills)
         if not ref.family:
             # no field chosen: the broadly transferable skills are the honest starting point
-            return {s.id: 3 for s in self.catalog.skills.values() if s.transferable}
+            uses: dict[str, int] = {}
+            for role in self.catalog.roles.values():
+                for skill in role.skills:
+                    if self.catalog.skills[skill].transferable:
+                        uses[skill] = uses.get(skill, 0) + 1
+            common = sorted(uses, key=lambda s: (-uses[s], s))[:10]
+            return {s: 4 if i < 3 else 3 for i, s in enumerate(common)}
         totals: dict[str, list[int]] = {}
         family_roles = [r for r in self.catalog.roles.values() if r.family == ref.family]
         for role in family_roles:

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 
 import bm25s
+import numpy as np
 import Stemmer
 
 from bot.catalog import Catalog
@@ -33,6 +34,18 @@ _NOISE = {
     "something", "someone", "senior", "junior", "lead", "head", "principal", "staff", "chief", "assistant",
 }
 _STOPWORDS = set(bm25s.stopwords.STOPWORDS_EN) | _NOISE
+
+
+def _top(retriever: bm25s.BM25, token_ids: list[int], k: int) -> list[tuple[int, float]]:
+    """The k best documents for these token ids, best first (scores straight from the index, without the
+    per-call thread pool and vocabulary conversion of `BM25.retrieve`)."""
+    scores = retriever.get_scores(token_ids)
+    k = min(k, len(scores))
+    if k <= 0:
+        return []
+    best = np.argpartition(-scores, k - 1)[:k]
+    best = best[np.argsort(-scores[best], kind="stable")]
+    return [(int(i), float(scores[i])) for i in best if scores[i] > 0]
 
 
 @dataclass(frozen=True)
@@ -83,15 +96,45 @@ class RoleIndex:
         if not known:
             return []
         total = sum(self._idf.get(w, self._unknown_idf) for w in query)
-        ids = [[self._vocab[w] for w in known]]
-        k = min(k, len(self._ids))
-        docs, scores = self._retriever.retrieve(bm25s.tokenization.Tokenized(ids=ids, vocab=self._vocab),
-                                                k=k, show_progress=False, n_threads=1)
         hits = []
-        for index, score in zip(docs[0], scores[0]):
-            if score <= 0:
-                continue
-            words = self._doc_sets[int(index)]
+        for index, score in _top(self._retriever, [self._vocab[w] for w in known], k):
+            words = self._doc_sets[index]
             covered = sum(self._idf[w] for w in known if w in words)
-            hits.append(Hit(self._ids[int(index)], covered / total if total else 0.0, float(score)))
+            hits.append(Hit(self._ids[index], covered / total if total else 0.0, score))
         return hits
+
+
+def trigrams(phrase: str) -> list[str]:
+    """The character trigrams of each word, padded: typos change a few of them, not most."""
+    out: list[str] = []
+    for word in phrase.split():
+        padded = f" {word} "
+        out.extend(padded[i:i + 3] for i in range(len(padded) - 2))
+    return out
+
+
+class PhraseIndex:
+    """Finds the titles that look most like what was typed (BM25 over character trigrams), so that the
+    fuzzy scorers in `bot.matching` only rank a short list however large the catalog is."""
+
+    def __init__(self, phrases: list[str]) -> None:
+        self._vocab: dict[str, int] = {"": 0}
+        ids = [[self._vocab.setdefault(g, len(self._vocab)) for g in trigrams(p)] or [0] for p in phrases]
+        self._size = len(phrases)
+        self._df = [0] * len(self._vocab)
+        for doc in ids:
+            for g in set(doc):
+                self._df[g] += 1
+        self._retriever: bm25s.BM25 | None = None
+        if phrases:
+            self._retriever = bm25s.BM25()
+            self._retriever.index(bm25s.tokenization.Tokenized(ids=ids, vocab=self._vocab), show_progress=False)
+
+    def search(self, phrase: str, k: int = 30, max_grams: int = 10) -> list[int]:
+        """The phrases most like `phrase`; only its rarest trigrams are looked up (they are the ones that
+        tell titles apart, and the cheapest to score), so a long sentence costs what a title does."""
+        grams = [self._vocab[g] for g in dict.fromkeys(trigrams(phrase)) if g in self._vocab]
+        if not grams or self._retriever is None:
+            return []
+        grams = sorted(grams, key=lambda g: self._df[g])[:max_grams]
+        return [index for index, _score in _top(self._retriever, grams, k)]
