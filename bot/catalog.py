@@ -7,7 +7,8 @@ own folders with SKILLCOACH_CATALOG, and an entry with an id already loaded repl
     skills.yaml      skills:    [{id, name, aliases: [..], transferable: bool, description}]
     roles/*.yaml     roles:     [{id, title, family, alt_titles: [..], skills: {skill id: weight 1-5},
                                   adjacent: [role ids], description}]
-    learning.yaml    learning:  [{id, title, provider, type, hours, skills: [skill ids], url, cost}]
+    learning.yaml    learning:  [{id, title, provider, type, hours, skills: [skill ids], url, cost,
+                                  families: [family ids] (optional: offered only in those fields' plans)}]
 
 Any file may hold any of the four lists; files are read in name order. A broken file raises
 `CatalogError` naming the file, the entry and the problem.
@@ -88,6 +89,7 @@ class LearningOption(_Entry):
     skills: list[str] = Field(min_length=1)
     url: str = ""
     cost: Literal["free", "paid", "employer", ""] = ""
+    families: list[str] = Field(default_factory=list)  # offered only in these fields' plans (empty: any)
 
 
 _KINDS: dict[str, type[_Entry]] = {
@@ -179,6 +181,9 @@ def _check_references(catalog: Catalog) -> None:
         for skill in option.skills:
             if skill not in catalog.skills:
                 raise CatalogError(f"{where('learning', option.id)}: skill {skill!r} is not in the skills list")
+        for family in option.families:
+            if family not in catalog.families:
+                raise CatalogError(f"{where('learning', option.id)}: family {family!r} is not defined")
 
 
 def load_catalog(extra_dirs: list[Path] | tuple[Path, ...] = (), *, include_default: bool = True) -> Catalog:

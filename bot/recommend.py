@@ -299,13 +299,15 @@ class Recommender:
             reason="; ".join(reasons),
             importance=weight,
             trending=trending,
-            options=self._options(skill, prefs, used or set()),
+            options=self._options(skill, prefs, used or set(), aim.family),
         )
 
-    def _options(self, skill: str, prefs: list[str], used: set[str] = frozenset()) -> list[PlanOption]:
+    def _options(self, skill: str, prefs: list[str], used: set[str] = frozenset(),
+                 family: str | None = None) -> list[PlanOption]:
         """One or two ways to learn a skill: the kinds the person prefers first (a course before a
-        practice project for someone who likes courses), free or employer-paid before paid, short first."""
-        options = self.catalog.options_for(skill)
+        practice project for someone who likes courses), free or employer-paid before paid, short first;
+        an option made for particular fields only appears in their plans."""
+        options = [o for o in self.catalog.options_for(skill) if not o.families or family in o.families]
         if not options:
             return []
         order: list[str] = []

@@ -322,13 +322,14 @@ def parse_goal(text: str) -> tuple[str | None, str | None]:
     t = normalise(text)
     if not t:
         return None, None
-    if any(w in t for w in _UNSURE_WORDS):
-        return "unsure", None
     m = _SWITCH_TO.search(t)
     if m:
+        # a named target wins over hedging ("maybe switch to data")
         target = m.group(1).strip()
         if target and not any(w in target for w in ("better", "promot", "senior", "same")):
             return "switch", target
+    if any(w in t for w in _UNSURE_WORDS):
+        return "unsure", None
     if any(w in t for w in _GROW_WORDS):
         return "grow", None
     if any(w in t for w in _SWITCH_WORDS):
