@@ -1,0 +1,90 @@
+"""Understanding people in their own words, and being honest when unsure (the role questions)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.catalog import load_catalog
+from bot.core import Coach
+from bot.people import Directory
+from bot.settings import Settings
+from bot.store import CONVERSATIONS
+from bot.store.memory import MemoryStore
+from tests.scenarios.chat import Chat
+
+_CATALOG = []
+
+
+def catalog():
+    if not _CATALOG:
+        _CATALOG.append(load_catalog())
+    return _CATALOG[0]
+
+
+def make_coach() -> Coach:
+    return Coach(Settings(database_url="memory:"), MemoryStore(), catalog(), Directory())
+
+
+async def at_role_question(chat: Chat) -> None:
+    await chat.send("hi")
+    await chat.press("start")
+
+
+async def convo(coach: Coach, chat: Chat) -> dict:
+    return (await coach.store.get(CONVERSATIONS, chat.key)).data
+
+
+@settings(max_examples=80, deadline=None)
+@given(text=st.one_of(
+    st.text(min_size=1, max_size=80),
+    st.lists(st.sampled_from(["nurse", "lead", "i", "work", "in", "a", "the", "quantum", "llama", "data",
+                              "school", "kitchen", "wrangler", "senior", "something", "maybe", "hr", "shop",
+                              "farm", "paper", "stories", "zq", "plumbing", "ward", "accounts"]),
+             min_size=1, max_size=7).map(" ".join),
+))
+def test_a_role_is_offered_or_the_field_is_asked_never_placed_silently(text):
+    async def run():
+        coach = make_coach()
+        chat = Chat(coach)
+        await at_role_question(chat)
+        await chat.send(text)
+        c = await convo(coach, chat)
+        state = c["state"]
+        assert state in ("role", "role_confirm", "role_pick", "role_field"), (text, state)
+        # no role, custom or not, is stored before the person said which it is
+        assert "role" not in c.get("data", {}), (text, c.get("data"))
+        if state == "role_field":
+            values = [v for v, _ in c["prompt"]["choices"]]
+            assert set(values) == set(coach.catalog.families) | {"none"}
+        if state in ("role_confirm", "role_pick"):
+            assert c["data"]["role_candidates"]
+
+    asyncio.run(run())
+
+
+async def test_nothing_fits_then_the_person_picks_the_field():
+    coach = make_coach()
+    chat = Chat(coach)
+    await at_role_question(chat)
+    await chat.send("chief llama whisperer")
+    q = chat.question()
+    assert "rather ask than guess" in q.text
+    await chat.press("None of these")
+    assert "isn't in any field I know" in chat.texts()
+    assert (await convo(coach, chat))["data"]["role"] == {"id": None, "title": "Chief llama whisperer",
+                                                          "family": None}
+
+
+async def test_none_of_these_on_a_pick_asks_for_the_field():
+    coach = make_coach()
+    chat = Chat(coach)
+    await at_role_question(chat)
+    await chat.send("I write news stories for a local paper")
+    q = chat.question()
+    assert "journalist" in [c.value for c in q.choices]
+    await chat.press("None of these")
+    assert (await convo(coach, chat))["state"] == "role_field"
