@@ -222,9 +222,15 @@ def split_list(text: str) -> list[str]:
 
 _NONE_WORDS = {"none", "nothing", "no", "nope", "none of these", "n/a", "na", "skip", "no more", "that's all",
                "thats all", "that is all", "done", "nothing else", "no others"}
-_YES_WORDS = {"yes", "y", "yep", "yeah", "sure", "ok", "okay", "correct", "right", "that's me", "thats me",
-              "yes please", "of course", "absolutely", "definitely"}
+_YES_WORDS = {"yes", "y", "yep", "yeah", "yup", "sure", "ok", "okay", "k", "correct", "right", "that's me",
+              "thats me", "yes please", "of course", "absolutely", "definitely", "go", "go ahead", "sounds good",
+              "why not", "ready", "im ready", "i'm ready", "sure thing", "yes lets go", "ok lets go", "alright",
+              "all right", "fine", "please", "ok sure", "yeah sure", "sure why not", "lets do it", "let's do it"}
 _NO_WORDS = {"no", "n", "nope", "nah", "not really", "no thanks", "no thank you"}
+
+
+def is_yes(text: str) -> bool:
+    return normalise(text).rstrip("!. ") in _YES_WORDS
 
 
 def is_none(text: str) -> bool:

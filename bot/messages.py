@@ -88,6 +88,7 @@ GOAL_UNSURE = "Not sure"
 GOAL_SWITCH_TO = "Understood — you'd like to move into *{title}*."
 
 UNSURE_INTRO = "That's a good question to ask. Here's the difference:"
+UNSURE_AGAIN = "Let's work out which one fits you — three quick questions."
 UNSURE_Q1 = "Do you enjoy the core of the work you do now?"
 UNSURE_Q1_CHOICES = (("yes", "Yes, mostly"), ("some", "Parts of it"), ("no", "Not really"))
 UNSURE_Q2 = "Picture yourself in two years. Are you doing…"

@@ -10,7 +10,7 @@ import enum
 import re
 
 from bot import messages as M
-from bot.matching import PLAUSIBLE, core_words, is_confident, is_none, normalise
+from bot.matching import PLAUSIBLE, core_words, is_confident, is_none, is_yes, normalise
 from bot.recommend import RoleRef, article, is_senior
 from bot.types import Choice, Incoming
 from dialogs.engine import Ctx, Flow, Step
@@ -59,11 +59,14 @@ def ask_welcome(ctx: Ctx) -> None:
 
 def answer_welcome(ctx: Ctx, inc: Incoming) -> S | None:
     choice = ctx.chosen()
+    if choice is None and inc.choice is None and is_yes(inc.text):
+        return S.ROLE  # "yes", "ok", "sure" to "Shall we start?"
     if choice is None:
         # a first message that is not an answer ("hi") gets the welcome again
         return S.WELCOME
     if choice.value == "explain":
         ctx.say(M.DIFFERENCE)
+        ctx.convo["explained"] = True
         return S.WELCOME
     if choice.value == "later":
         ctx.say(M.NOT_NOW_REPLY)
@@ -353,7 +356,9 @@ def answer_goal(ctx: Ctx, inc: Incoming) -> S:
         _didnt_get(ctx)
         return S.GOAL
     if goal == "unsure":
-        ctx.say(M.UNSURE_INTRO + "\n\n" + M.DIFFERENCE)
+        # the difference is explained once per conversation; after that, straight to the questions
+        ctx.say(M.UNSURE_AGAIN if ctx.convo.get("explained") else M.UNSURE_INTRO + "\n\n" + M.DIFFERENCE)
+        ctx.convo["explained"] = True
         return S.UNSURE_1
     ctx.data["goal"] = goal
     if goal == "grow":

@@ -79,9 +79,19 @@ _PROGRESS = re.compile(
 )
 
 
+_SKILLING = r"(?:up|re)[\s-]?skill\w*"
+_ABOUT_THE_DIFFERENCE = re.compile(
+    rf"(?:up[\s-]?skill\w*\b.*\bre[\s-]?skill|re[\s-]?skill\w*\b.*\bup[\s-]?skill)"
+    rf"|^(?:so\s+)?(?:what|whats|what's|explain|define|tell me|meaning of|how is|how does)\b.*\b{_SKILLING}"
+)
+
+
 def global_command(text: str) -> G | None:
     key = normalise(text).rstrip("!.? ")
-    return _LOOKUP.get(key)
+    found = _LOOKUP.get(key)
+    if found is None and _ABOUT_THE_DIFFERENCE.search(key):
+        return G.EXPLAIN  # "what's the difference between upskilling and reskilling?", "what is reskilling"
+    return found
 
 
 def progress_report(text: str) -> str | None:
@@ -209,8 +219,11 @@ async def _route(ctx: Ctx) -> None:
             await _global(ctx, g)
             return
         thing = progress_report(inc.text)
-        if thing and ctx.profile.get("plan") and state not in INTERVIEW_STATES:
+        if thing and ctx.profile.get("plan"):
+            # progress is news, never the answer to an open question ("I finished the SQL course" is no role)
             await mark_done(ctx, thing)
+            if state in INTERVIEW_STATES:
+                await INTERVIEW.reask(ctx)
             return
 
     # a press on a question that is no longer open
@@ -315,6 +328,7 @@ async def _global(ctx: Ctx, g: G) -> None:
         ctx.say(M.HELP)
     elif g is G.EXPLAIN:
         ctx.say(M.DIFFERENCE)
+        ctx.convo["explained"] = True
     elif g is G.MY_PLAN:
         ctx.replies.append(plan_reply(ctx.coach, ctx.profile))
     elif g is G.MY_DATA:

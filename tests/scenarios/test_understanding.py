@@ -88,3 +88,61 @@ async def test_none_of_these_on_a_pick_asks_for_the_field():
     assert "journalist" in [c.value for c in q.choices]
     await chat.press("None of these")
     assert (await convo(coach, chat))["state"] == "role_field"
+
+
+@pytest.mark.parametrize("text", ["yes", "ok", "Sure!", "ok let's go", "sounds good"])
+async def test_yes_at_shall_we_start_starts(text):
+    coach = make_coach()
+    chat = Chat(coach)
+    await chat.send("hi")
+    await chat.send(text)
+    assert (await convo(coach, chat))["state"] == "role"
+
+
+@pytest.mark.parametrize("text", [
+    "what's the difference between upskilling and reskilling?", "What is reskilling?",
+    "so what does upskilling mean", "reskilling vs upskilling??", "explain up-skilling please",
+])
+async def test_the_difference_question_in_natural_words(text):
+    coach = make_coach()
+    chat = Chat(coach)
+    await at_role_question(chat)
+    await chat.send(text)
+    texts = chat.texts()
+    assert "Upskilling" in texts and "Reskilling" in texts
+    assert (await convo(coach, chat))["state"] == "role"  # and the open question is asked again
+
+
+async def test_the_difference_is_explained_once_on_the_unsure_path():
+    coach = make_coach()
+    chat = Chat(coach)
+    await chat.send("hi")
+    await chat.press("explain")
+    await chat.press("start")
+    await chat.send("journalist")
+    await chat.press("yes")
+    await chat.press("Less than a year")
+    await chat.send("writing")
+    await chat.press("Not sure")
+    assert "three quick questions" in chat.texts() and "Reskilling" not in chat.texts()
+
+
+async def test_progress_mid_interview_is_not_an_answer():
+    coach = make_coach()
+    chat = Chat(coach)
+    await at_role_question(chat)
+    await chat.send("data analyst")
+    await chat.press("yes")
+    await chat.press("1")
+    await chat.send("sql")
+    await chat.press("Grow")
+    await chat.send("2")
+    await chat.send("courses")
+    await chat.press("No")
+    assert chat.plan() is not None
+    skill = chat.plan().sections[0].lines[0]
+    await chat.send("restart")
+    await chat.send(f"I finished {skill.split('*')[1]}")
+    c = await convo(coach, chat)
+    assert c["state"] == "role" and "role_text" not in c["data"]
+    assert "1 of" in chat.texts()
