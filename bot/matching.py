@@ -227,6 +227,9 @@ _YES_WORDS = {"yes", "y", "yep", "yeah", "yup", "sure", "ok", "okay", "k", "corr
               "why not", "ready", "im ready", "i'm ready", "sure thing", "yes lets go", "ok lets go", "alright",
               "all right", "fine", "please", "ok sure", "yeah sure", "sure why not", "lets do it", "let's do it"}
 _NO_WORDS = {"no", "n", "nope", "nah", "not really", "no thanks", "no thank you"}
+# compared with normalised text, where "let's" reads "let s"
+_YES_WORDS = {normalise(w) for w in _YES_WORDS}
+_NONE_WORDS = {normalise(w) for w in _NONE_WORDS}
 
 
 def is_yes(text: str) -> bool:
