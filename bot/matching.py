@@ -225,7 +225,8 @@ _NONE_WORDS = {"none", "nothing", "no", "nope", "none of these", "n/a", "na", "s
 _YES_WORDS = {"yes", "y", "yep", "yeah", "yup", "sure", "ok", "okay", "k", "correct", "right", "that's me",
               "thats me", "yes please", "of course", "absolutely", "definitely", "go", "go ahead", "sounds good",
               "why not", "ready", "im ready", "i'm ready", "sure thing", "yes lets go", "ok lets go", "alright",
-              "all right", "fine", "please", "ok sure", "yeah sure", "sure why not", "lets do it", "let's do it"}
+              "all right", "fine", "please", "ok sure", "yeah sure", "sure why not", "lets do it", "let's do it", "let's go", "ok let's go", "yes let's go",
+              "let's start", "yes let's start"}
 _NO_WORDS = {"no", "n", "nope", "nah", "not really", "no thanks", "no thank you"}
 # compared with normalised text, where "let's" reads "let s"
 _YES_WORDS = {normalise(w) for w in _YES_WORDS}
