@@ -40,6 +40,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
     _setup_logging(settings.log_level)
     app = create_app(settings)
+    from adapters.teams import LISTEN_HOST
+
+    app[LISTEN_HOST] = args.host  # Teams without an app id is served only on a loopback address
     web.run_app(app, host=args.host, port=args.port, print=None,
                 access_log=logging.getLogger("skillcoach.access"))
     return 0
@@ -96,8 +99,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", default="local", help="who you are in the store (default: local)")
     p.set_defaults(func=cmd_chat)
 
-    p = sub.add_parser("serve", help="run the web server for Slack and Teams")
-    p.add_argument("--host", default="0.0.0.0")
+    p = sub.add_parser(
+        "serve", help="run the web server for Slack and Teams",
+        description="Run the web server for Slack and Teams. Teams (POST /api/messages) is mounted when "
+                    "MicrosoftAppId is set (requests are JWT-checked). Without an app id it is not "
+                    "authenticated, so it is mounted only when SKILLCOACH_TEAMS=local asks for it or the "
+                    "server listens on a loopback address (--host 127.0.0.1, ::1 or localhost); "
+                    "SKILLCOACH_TEAMS=false turns it off.")
+    p.add_argument("--host", default="0.0.0.0",
+                   help="address to listen on (default 0.0.0.0; Teams without an app id needs a loopback one "
+                        "or SKILLCOACH_TEAMS=local)")
     p.add_argument("--port", type=int, default=3978)
     p.set_defaults(func=cmd_serve)
 

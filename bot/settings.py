@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, BeforeValidator, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _teams_mode(value: Any) -> Any:
+    """SKILLCOACH_TEAMS: `local` is the same as true; empty or `auto` is unset."""
+    if isinstance(value, str) and value.strip().lower() in ("local", "auto", ""):
+        return True if value.strip().lower() == "local" else None
+    return value
 
 
 class Settings(BaseSettings):
@@ -32,9 +40,11 @@ class Settings(BaseSettings):
     microsoft_app_tenant_id: str = Field(
         "", validation_alias=AliasChoices("MicrosoftAppTenantId", "microsoft_app_tenant_id")
     )
-    # Teams is mounted when an app id is set, or explicitly for local development (Emulator).
-    teams_enabled: bool = Field(
-        True, validation_alias=AliasChoices("SKILLCOACH_TEAMS", "teams_enabled")
+    # Teams is mounted when an app id is set. Without one (local development, no authentication) only when
+    # SKILLCOACH_TEAMS=local (or true) asks for it, or when unset and the server listens on a loopback
+    # address; SKILLCOACH_TEAMS=false never mounts it without an app id. None: unset.
+    teams_enabled: Annotated[bool | None, BeforeValidator(_teams_mode)] = Field(
+        None, validation_alias=AliasChoices("SKILLCOACH_TEAMS", "teams_enabled")
     )
 
     # Storage and data

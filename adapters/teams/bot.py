@@ -15,7 +15,7 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any
 
-from botbuilder.core import TurnContext
+from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
 from botbuilder.schema import Activity, ActivityTypes, Attachment, ChannelAccount
 from botbuilder.schema.teams import TeamInfo, TeamsChannelAccount
@@ -23,7 +23,9 @@ from botbuilder.schema.teams import TeamInfo, TeamsChannelAccount
 from adapters.teams import messages as T
 from adapters.teams.cards import CARD_CONTENT_TYPE, Message, Submit, answered_card, parse_submit, render
 from adapters.teams.cards import welcome_message
-from adapters.teams.runtime import TEAMS_CHANNEL, address_of, team_of, tenant_of
+from adapters.teams.conversations import TEAMS_CHANNEL, address_of, is_personal, is_personal_address, team_of
+from adapters.teams.conversations import tenant_of
+from adapters.teams.errors import unreachable
 from bot.types import Incoming, Reply
 
 if TYPE_CHECKING:
@@ -100,9 +102,36 @@ def user_id_of(account: ChannelAccount | None) -> str | None:
     return account.aad_object_id or account.id
 
 
-def is_personal(activity: Activity) -> bool:
-    kind = activity.conversation.conversation_type if activity.conversation else None
-    return kind in (None, "", "personal")
+ADAPTIVE_CARD_ACTION = "adaptiveCard/action"
+MESSAGE_RESPONSE_TYPE = "application/vnd.microsoft.activity.message"
+ERROR_RESPONSE_TYPE = "application/vnd.microsoft.error"
+
+
+def card_response(card: dict[str, Any]) -> InvokeResponse:
+    """The answer to an `adaptiveCard/action` invoke that replaces the card (Universal Actions)."""
+    return InvokeResponse(status=200, body={"statusCode": 200, "type": CARD_CONTENT_TYPE, "value": card})
+
+
+def message_response(text: str) -> InvokeResponse:
+    """The answer to an `adaptiveCard/action` invoke that shows a short message and keeps the card."""
+    return InvokeResponse(status=200, body={"statusCode": 200, "type": MESSAGE_RESPONSE_TYPE, "value": text})
+
+
+def error_response(status: int, code: str, message: str) -> InvokeResponse:
+    return InvokeResponse(status=status, body={"statusCode": status, "type": ERROR_RESPONSE_TYPE,
+                                               "value": {"code": code, "message": message}})
+
+
+def execute_data(value: Any) -> dict[str, Any] | None:
+    """The data of an `Action.Execute` press (the action's data merged with the card's inputs), or None
+    when the invoke value is not an Action.Execute."""
+    if not isinstance(value, dict) or not isinstance(value.get("action"), dict):
+        return None
+    action = value["action"]
+    if action.get("type") != "Action.Execute":
+        return None
+    data = action.get("data")
+    return data if isinstance(data, dict) else {}
 
 
 class SkillcoachTeamsBot(TeamsActivityHandler):
@@ -113,27 +142,59 @@ class SkillcoachTeamsBot(TeamsActivityHandler):
     # -- messages ----------------------------------------------------------------------------
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
-        personal = is_personal(activity)
         submit = parse_submit(activity.value) if activity.value is not None else None
+        pointer = await self._turn(turn_context, submit, show_answer=True)
+        if pointer is not None:
+            await turn_context.send_activity(Message(text=pointer).activity())
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        """`adaptiveCard/action` (Action.Execute) runs the same turn a card submit does and answers with the
+        answered card; any other invoke is not something this bot offers: a 400 invoke response."""
+        activity = turn_context.activity
+        if activity.name != ADAPTIVE_CARD_ACTION:
+            log.info("unsupported Teams invoke %r answered with 400", activity.name)
+            return error_response(400, "NotSupported", f"this bot does not handle the invoke {activity.name!r}")
+        data = execute_data(activity.value)
+        if data is None:
+            return error_response(400, "BadRequest", "the invoke value is not an Action.Execute")
+        submit = parse_submit(data)
+        if submit is None:
+            return error_response(400, "BadRequest", "the action is not one of this bot's cards")
+        try:
+            pointer = await self._turn(turn_context, submit, show_answer=False)
+        except Exception:
+            log.exception("Teams card action failed")
+            return message_response(T.SORRY)
+        if pointer is not None:
+            return message_response(pointer)
+        if submit.choice or submit.choices is not None:
+            return card_response(answered_card(submit))
+        return message_response(T.DONE)
+
+    async def _turn(self, turn_context: TurnContext, submit: Submit | None, *, show_answer: bool) -> str | None:
+        """One turn of the core. In a personal chat the replies are sent here and None is returned; in a
+        channel or group chat they go to the person's private chat and the return value is what the
+        shared conversation may be told (never anything private)."""
+        activity = turn_context.activity
+        personal = is_personal(activity)
         if not personal and submit is None and not mentions_bot(activity):
-            return  # channel chatter not addressed to the bot
+            return None  # channel chatter not addressed to the bot
         # activity ids are unique within a conversation: the pair is the event's identity
         if activity.id and not await self.coach.first_time("teams", f"{activity.conversation.id}|{activity.id}"):
             log.info("duplicate Teams activity %s ignored", activity.id)
-            return
+            return None
         user_id = user_id_of(activity.from_property)
         if not user_id:
-            return
+            return None
         if not personal:
             await self.runtime.remember_team(activity)
-        text = clean_text(strip_mention(activity))
         email, name = await self._member(turn_context)
         fields: dict[str, Any]
         if submit is not None:
             fields = {"choice": submit.choice, "choices": submit.choices, "prompt_id": submit.prompt_id,
                       "command": submit.command, "text": submit.label}
         else:
-            command, rest = command_of(text)
+            command, rest = command_of(clean_text(strip_mention(activity)))
             fields = {"command": command, "text": rest}
         incoming = Incoming(
             platform="teams",
@@ -146,13 +207,14 @@ class SkillcoachTeamsBot(TeamsActivityHandler):
             address=address_of(activity) if personal else None,
             **fields,
         )
-        if submit is not None and activity.reply_to_id and (submit.choice or submit.choices is not None):
+        if (show_answer and submit is not None and activity.reply_to_id
+                and (submit.choice or submit.choices is not None)):
             await self._show_answer(turn_context, submit)
         replies = await self.coach.handle(incoming)
         if personal:
             await send_replies(turn_context, replies)
-        else:
-            await self._answer_privately(turn_context, user_id, email, replies)
+            return None
+        return await self._answer_privately(turn_context, user_id, email, replies)
 
     async def _member(self, turn_context: TurnContext) -> tuple[str | None, str | None]:
         """The sender's email and name from the Teams roster (cached); (None, None) outside Teams."""
@@ -169,7 +231,8 @@ class SkillcoachTeamsBot(TeamsActivityHandler):
             email = member.email or member.user_principal_name
             name = member.name
         except Exception as exc:  # the roster is a nicety: the turn goes on without an email
-            log.info("could not read the Teams member %s: %s", member_id, exc)
+            # an unreachable connector is reported once, by the turn that then fails to answer
+            (log.debug if unreachable(exc) else log.info)("could not read the Teams member %s: %s", member_id, exc)
             return None, None
         self.runtime.cache_member(member_id, email, name)
         return email, name
@@ -190,9 +253,13 @@ class SkillcoachTeamsBot(TeamsActivityHandler):
 
     async def _answer_privately(
         self, turn_context: TurnContext, user_id: str, email: str | None, replies: list[Reply]
-    ) -> None:
+    ) -> str:
+        """Send the replies to the person's 1:1 chat (the stored one, or one opened now); what the shared
+        conversation is told: that they were answered privately only when that send succeeded."""
         activity = turn_context.activity
         address = await self.coach.address_of(f"teams:{user_id}")
+        if address is not None and not is_personal_address(address):
+            address = None  # a channel or group conversation is never anyone's private chat
         messages = [m for reply in replies for m in render(reply)]
         try:
             if address:
@@ -207,11 +274,10 @@ class SkillcoachTeamsBot(TeamsActivityHandler):
                     messages=messages,
                     email=email,
                 )
-            pointer = T.ANSWERED_PRIVATELY
         except Exception as exc:
-            log.warning("could not answer %s privately: %s", user_id, exc)
-            pointer = T.CANT_REACH_PRIVATELY
-        await turn_context.send_activity(Message(text=pointer).activity())
+            log.warning("could not answer teams:%s privately: %s", user_id, exc)
+            return T.CANT_REACH_PRIVATELY
+        return T.ANSWERED_PRIVATELY
 
     # -- welcome -----------------------------------------------------------------------------
     async def on_teams_members_added_dispatch(  # type: ignore[override]
@@ -302,7 +368,7 @@ class SkillcoachTeamsBot(TeamsActivityHandler):
         email = getattr(member, "email", None) or getattr(member, "user_principal_name", None)
         try:
             address = await self.coach.address_of(f"teams:{user_id}")
-            if address:
+            if address and is_personal_address(address):
                 await self.runtime.messenger.deliver(address, [welcome_message()])
             else:
                 await self.runtime.messenger.open_chat(

@@ -17,7 +17,7 @@ import aiohttp
 import requests
 from aiohttp import web
 from botbuilder.core import serializer_helper
-from botbuilder.schema import Activity
+from botbuilder.schema import Activity, ActivityTypes
 
 if TYPE_CHECKING:
     from adapters.teams.runtime import TeamsRuntime
@@ -127,6 +127,7 @@ class MessagesEndpoint:
 
     def __init__(self, runtime: TeamsRuntime) -> None:
         self.runtime = runtime
+        self._keys_unreachable = False
 
     async def handle(self, request: web.Request) -> web.Response:
         if request.content_type != "application/json":
@@ -166,20 +167,40 @@ class MessagesEndpoint:
             log.info("Teams request refused (401): %s", exc)
             return _error(401, "unauthorized")
         except (requests.RequestException, aiohttp.ClientError, OSError) as exc:
-            log.warning("could not verify a Teams request (signing keys unreachable): %s", exc)
+            # Bot Framework retries a 503; say it once per outage, not once per retried request
+            (log.debug if self._keys_unreachable else log.warning)(
+                "could not verify a Teams request (signing keys unreachable): %s", exc)
+            self._keys_unreachable = True
             return _error(503, "cannot verify the request right now")
         except Exception as exc:  # PermissionError, jwt errors, and botbuilder's bare Exceptions
             log.info("Teams request refused (401): %s", exc)
             return _error(401, "unauthorized")
+        if self._keys_unreachable:
+            self._keys_unreachable = False
+            log.info("Teams requests are verified again (signing keys reachable)")
 
         invoke_response = await self.runtime.adapter.process_activity(
             authenticated, activity, self.runtime.bot.on_turn
         )
-        if invoke_response:
+        if activity.type == ActivityTypes.invoke:
+            return self._invoke_answer(activity, invoke_response)
+        return web.Response(status=201)
+
+    @staticmethod
+    def _invoke_answer(activity: Activity, invoke_response: Any) -> web.Response:
+        """An invoke is always answered with its invoke response: never a 5xx and never an empty body.
+        (The handler answers every invoke itself; this covers a turn that failed before it could.)"""
+        status = getattr(invoke_response, "status", None)
+        body: Any = None
+        if isinstance(status, int) and status < 500:
             try:
                 body = serializer_helper(invoke_response.body)
             except Exception as exc:  # botbuilder builds some error bodies it cannot serialise itself
-                log.info("unsupported Teams invoke %r: %s", activity.name, exc)
-                return _error(501, f"invoke {activity.name!r} is not supported")
-            return web.json_response(data=body, status=invoke_response.status)
-        return web.Response(status=201)
+                log.info("Teams invoke %r gave a body that cannot be sent: %s", activity.name, exc)
+                body = None
+        if body is None or not isinstance(status, int) or status >= 500:
+            log.info("Teams invoke %r was not answered by the bot (status %s): answering 400", activity.name, status)
+            status = 400
+            body = {"statusCode": 400, "type": "application/vnd.microsoft.error",
+                    "value": {"code": "BadRequest", "message": f"the invoke {activity.name!r} was not handled"}}
+        return web.json_response(data=body, status=status)

@@ -14,7 +14,7 @@ from botbuilder.core import TurnContext
 from botbuilder.schema import ChannelAccount, ConversationAccount, ConversationParameters, ConversationReference
 
 from adapters.teams.cards import Message, render
-from adapters.teams.runtime import TEAMS_CHANNEL, reference_from
+from adapters.teams.conversations import TEAMS_CHANNEL, is_personal_address, reference_from
 from bot.delivery import DeliveryError
 from bot.types import Reply
 
@@ -53,6 +53,9 @@ class TeamsMessenger:
     # -- the Messenger protocol ------------------------------------------------------------------
     async def send(self, user_id: str, address: dict[str, Any] | None, replies: list[Reply]) -> None:
         messages = [m for reply in replies for m in render(reply)]
+        if address and not is_personal_address(address):
+            log.warning("the stored Teams address of %s is not a private chat: opening one instead", user_id)
+            address = None
         try:
             if address:
                 await self.deliver(address, messages)

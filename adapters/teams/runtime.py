@@ -10,16 +10,22 @@ from typing import Any
 
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
-from botbuilder.schema import Activity, ConversationReference
-from botframework.connector.auth import ServiceClientCredentialsFactory
+from botbuilder.schema import Activity
+from botframework.connector import ConnectorClient
+from botframework.connector.auth import ClaimsIdentity, ConnectorFactory, ServiceClientCredentialsFactory
 
 from adapters.teams import messages as T
+from adapters.teams.bot import SkillcoachTeamsBot
+from adapters.teams.conversations import TEAMS_CHANNEL, is_personal_address, team_of, tenant_of
+from adapters.teams.errors import unreachable
+from adapters.teams.messenger import TeamsMessenger
 from bot.errors import ConfigError
 from bot.store import ADDRESSES, update
 
 log = logging.getLogger("skillcoach.teams")
 
-TEAMS_CHANNEL = "msteams"
+__all__ = ["TEAMS_CHANNEL", "TEAMS_COLLECTION", "BotConfig", "TeamsRuntime"]
+
 TEAMS_COLLECTION = "teams_installs"   # key: team id -> {team_id, service_url, tenant_id, bot_id, bot_name}
 MEMBER_CACHE_SIZE = 10_000
 
@@ -40,47 +46,30 @@ class BotConfig:
             setattr(self, key, value)
 
 
-def tenant_of(activity: Activity) -> str | None:
-    """The tenant id: Teams puts it in channelData.tenant.id and conversation.tenantId (botbuilder's schema
-    calls the latter `tenantID`, so it lands in additional properties)."""
-    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
-    tenant = data.get("tenant") if isinstance(data.get("tenant"), dict) else {}
-    if isinstance(tenant.get("id"), str) and tenant["id"]:
-        return tenant["id"]
-    conversation = activity.conversation
-    if conversation is not None:
-        if conversation.tenant_id:
-            return conversation.tenant_id
-        extra = getattr(conversation, "additional_properties", None) or {}
-        if isinstance(extra.get("tenantId"), str):
-            return extra["tenantId"]
-    return None
+class _SingleTryConnectorFactory(ConnectorFactory):
+    """Connector clients that try a request once: in local development an unreachable serviceUrl (an
+    Emulator that is not running) is reported at once instead of after ~10 s of connection retries."""
+
+    def __init__(self, inner: ConnectorFactory) -> None:
+        self._inner = inner
+
+    async def create(self, service_url: str, audience: str = None) -> ConnectorClient:  # type: ignore[assignment]
+        client = await self._inner.create(service_url, audience)
+        client.config.retry_policy.retries = 0
+        return client
 
 
-def team_of(activity: Activity) -> dict[str, Any] | None:
-    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
-    team = data.get("team")
-    if isinstance(team, dict) and isinstance(team.get("id"), str) and team["id"]:
-        return team
-    return None
+class LocalBotFrameworkAuthentication(ConfigurationBotFrameworkAuthentication):
+    """No app id (local development): botbuilder's configuration, with single-try connector clients."""
 
+    def create_connector_factory(self, claims_identity: ClaimsIdentity) -> ConnectorFactory:
+        return _SingleTryConnectorFactory(super().create_connector_factory(claims_identity))
 
-def address_of(activity: Activity) -> dict[str, Any]:
-    """The user's address for proactive messages: the ConversationReference as a dict, stable between
-    turns (no activity id), with the tenant id under both spellings."""
-    reference = TurnContext.get_conversation_reference(activity)
-    reference.activity_id = None
-    data = reference.serialize()
-    data.pop("activityId", None)
-    tenant = tenant_of(activity)
-    if tenant and isinstance(data.get("conversation"), dict):
-        data["conversation"]["tenantId"] = tenant
-        data["conversation"]["tenantID"] = tenant
-    return data
-
-
-def reference_from(address: dict[str, Any]) -> ConversationReference:
-    return ConversationReference().deserialize(address)
+    async def authenticate_request(self, activity: Activity, auth_header: str) -> Any:
+        result = await super().authenticate_request(activity, auth_header)
+        if result.connector_factory is not None:
+            result.connector_factory = _SingleTryConnectorFactory(result.connector_factory)
+        return result
 
 
 class TeamsRuntime:
@@ -92,14 +81,12 @@ class TeamsRuntime:
         credentials_factory: ServiceClientCredentialsFactory | None = None,
         auth_overrides: dict[str, Any] | None = None,
     ) -> None:
-        from adapters.teams.bot import SkillcoachTeamsBot
-        from adapters.teams.messenger import TeamsMessenger
-
         self.coach = coach
         self.settings = settings
         self.app_id: str = settings.microsoft_app_id.strip()
+        auth_class = ConfigurationBotFrameworkAuthentication if self.app_id else LocalBotFrameworkAuthentication
         try:
-            self.auth = ConfigurationBotFrameworkAuthentication(
+            self.auth = auth_class(
                 BotConfig(settings, auth_overrides), credentials_factory=credentials_factory
             )
         except Exception as exc:  # botbuilder raises bare Exception for missing settings
@@ -116,6 +103,10 @@ class TeamsRuntime:
         return bool(self.app_id)
 
     async def _on_turn_error(self, context: TurnContext, error: Exception) -> None:
+        if unreachable(error):  # nothing to tell the user through a connector that cannot be reached
+            log.warning("Teams serviceUrl %s cannot be reached: %s", context.activity.service_url,
+                        type(error).__name__)
+            return
         log.exception("Teams turn failed (%s)", context.activity.type, exc_info=error)
         try:
             await context.send_activity(T.SORRY)
@@ -162,7 +153,11 @@ class TeamsRuntime:
         return [record.data async for record in self.coach.store.scan(TEAMS_COLLECTION)]
 
     async def remember_address(self, user_id: str, address: dict[str, Any], email: str | None = None) -> None:
-        """Store where a user is reached, in the same record the core keeps (`addresses`)."""
+        """Store where a user is reached, in the same record the core keeps (`addresses`). Only a 1:1 chat
+        is ever stored: a channel or group conversation is nobody's private address."""
+        if not is_personal_address(address):
+            log.warning("not storing a channel or group conversation as the private address of teams:%s", user_id)
+            return
 
         def change(data: dict[str, Any] | None) -> dict[str, Any] | None:
             data = data or {"platform": "teams", "user_id": user_id}
@@ -174,3 +169,24 @@ class TeamsRuntime:
             return data
 
         await update(self.coach.store, ADDRESSES, f"teams:{user_id}", change)
+
+    async def repair_addresses(self) -> int:
+        """Start-up pass over the stored Teams addresses: one that is a channel or group conversation (kept by
+        older versions) is removed from its record, so that person's next private message opens a 1:1 chat.
+        Returns how many were removed."""
+        bad = [record.key async for record in self.coach.store.scan(ADDRESSES, "teams:")
+               if record.data.get("address") is not None and not is_personal_address(record.data["address"])]
+
+        def drop(data: dict[str, Any] | None) -> dict[str, Any] | None:
+            if data is None or data.get("address") is None or is_personal_address(data["address"]):
+                return None
+            data = dict(data)
+            data.pop("address")
+            return data
+
+        for key in bad:
+            await update(self.coach.store, ADDRESSES, key, drop)
+        if bad:
+            log.warning("removed %d stored Teams address(es) that were channel or group conversations, "
+                        "not private chats", len(bad))
+        return len(bad)
