@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 from bot.catalog import Catalog, Role
-from bot.retrieval import PhraseIndex, RoleIndex
+from bot.retrieval import PhraseIndex, TextIndex, role_documents, skill_documents
 from bot.types import Choice
 
 _PUNCT = re.compile(r"[^\w\s+#./&-]")
@@ -67,7 +67,7 @@ class RoleMatcher:
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        self.index = RoleIndex(catalog)
+        self.index = TextIndex(role_documents(catalog))
         self._phrases: list[str] = []
         self._owner: list[str] = []
         self._exact: dict[str, list[int]] = {}
@@ -107,8 +107,8 @@ class RoleMatcher:
             if hit.coverage < MIN_COVERAGE or hit.coverage < top - 0.2:
                 continue
             score = PLAUSIBLE + (CONFIDENT - 0.1 - PLAUSIBLE) * (hit.coverage - MIN_COVERAGE) / (1 - MIN_COVERAGE)
-            if score > best.get(hit.role_id, (-1.0, ""))[0]:
-                best[hit.role_id] = (score, "description")
+            if score > best.get(hit.id, (-1.0, ""))[0]:
+                best[hit.id] = (score, "description")
         ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))
         return [RoleMatch(self.catalog.roles[rid], round(score, 1), phrase) for rid, (score, phrase) in ranked[:limit]]
 
@@ -159,6 +159,7 @@ class SkillMatcher:
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
+        self.index = TextIndex(skill_documents(catalog))
         self._exact: dict[str, str] = {}
         self._phrases: list[str] = []
         self._owner: list[str] = []
@@ -194,10 +195,20 @@ class SkillMatcher:
             if skill is None:
                 skill = self._match_inside(piece)
             if skill is None:
+                skill = self._match_described(piece)
+            if skill is None:
                 unknown.append(piece)
             elif skill not in found:
                 found.append(skill)
         return found, unknown
+
+    def _match_described(self, piece: str) -> str | None:
+        """'talking to customers on the phone' -> the skill whose name, aliases or description explain
+        most of those words (BM25), when they explain most of them."""
+        hits = self.index.search(piece, k=2)
+        if hits and hits[0].coverage >= 0.7 and (len(hits) == 1 or hits[0].bm25 > hits[1].bm25 * 1.2):
+            return hits[0].id
+        return None
 
     def _match_inside(self, piece: str) -> str | None:
         """'I finished the SQL course' -> sql: a skill name or alias that appears as whole words."""

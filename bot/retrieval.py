@@ -50,26 +50,19 @@ def _top(retriever: bm25s.BM25, token_ids: list[int], k: int) -> list[tuple[int,
 
 @dataclass(frozen=True)
 class Hit:
-    role_id: str
-    coverage: float  # 0..1: how much of what the person said this role's document explains
+    id: str
+    coverage: float  # 0..1: how much of what the person said this document explains
     bm25: float
 
 
-class RoleIndex:
-    """A BM25 index of the catalog's roles, built once."""
+class TextIndex:
+    """A BM25 index of (id, text) documents, built once; `search` ranks them and says how much of the
+    query the best ones explain."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, documents: list[tuple[str, str]]) -> None:
         self._stemmer = Stemmer.Stemmer("english")
-        self._ids: list[str] = []
-        docs: list[list[str]] = []
-        for role in catalog.roles.values():
-            top_skills = sorted(role.skills.items(), key=lambda kv: -kv[1])[:8]
-            text = " ".join(
-                [role.title] * 3 + role.alt_titles * 2 + [role.description]
-                + [catalog.skill_name(s) for s, _ in top_skills]
-            )
-            docs.append(self.tokens(text))
-            self._ids.append(role.id)
+        self._ids = [doc_id for doc_id, _ in documents]
+        docs = [self.tokens(text) for _, text in documents]
         self._doc_sets = [set(d) for d in docs]
         df: dict[str, int] = {}
         for words in self._doc_sets:
@@ -78,13 +71,12 @@ class RoleIndex:
         n = max(1, len(docs))
         self._idf = {w: math.log(1 + n / c) for w, c in df.items()}
         self._unknown_idf = math.log(1 + n)
+        self._vocab: dict[str, int] = {"": 0}
         self._retriever: bm25s.BM25 | None = None
         if docs:
-            vocab: dict[str, int] = {"": 0}
-            ids = [[vocab.setdefault(w, len(vocab)) for w in d] or [0] for d in docs]
+            ids = [[self._vocab.setdefault(w, len(self._vocab)) for w in d] or [0] for d in docs]
             self._retriever = bm25s.BM25()
-            self._retriever.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
-            self._vocab = vocab
+            self._retriever.index(bm25s.tokenization.Tokenized(ids=ids, vocab=self._vocab), show_progress=False)
 
     def tokens(self, text: str) -> list[str]:
         words = [w for w in _WORD.findall(text.lower().replace("'", "")) if w not in _STOPWORDS and len(w) > 1]
@@ -92,8 +84,8 @@ class RoleIndex:
 
     def search(self, text: str, k: int = 5) -> list[Hit]:
         query = list(dict.fromkeys(self.tokens(text)))
-        known = [w for w in query if w in self._vocab] if self._retriever is not None else []
-        if not known:
+        known = [w for w in query if w in self._vocab]
+        if not known or self._retriever is None:
             return []
         total = sum(self._idf.get(w, self._unknown_idf) for w in query)
         hits = []
@@ -102,6 +94,22 @@ class RoleIndex:
             covered = sum(self._idf[w] for w in known if w in words)
             hits.append(Hit(self._ids[index], covered / total if total else 0.0, score))
         return hits
+
+
+def role_documents(catalog: Catalog) -> list[tuple[str, str]]:
+    """A role as people would describe it: titles (weighing more), the work in plain words, key skills."""
+    out = []
+    for role in catalog.roles.values():
+        top_skills = sorted(role.skills.items(), key=lambda kv: -kv[1])[:8]
+        out.append((role.id, " ".join([role.title] * 3 + role.alt_titles * 2 + [role.description]
+                                      + [catalog.skill_name(s) for s, _ in top_skills])))
+    return out
+
+
+def skill_documents(catalog: Catalog) -> list[tuple[str, str]]:
+    """A skill by its name and aliases (weighing more) and its description."""
+    return [(skill.id, " ".join([skill.name] * 3 + skill.aliases * 2 + [skill.description]))
+            for skill in catalog.skills.values()]
 
 
 def trigrams(phrase: str) -> list[str]:
