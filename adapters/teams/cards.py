@@ -142,6 +142,7 @@ def choice_parts(reply: Reply) -> tuple[list[dict[str, Any]], list[dict[str, Any
     choice_set: dict[str, Any] = {
         "type": "Input.ChoiceSet",
         "id": SELECTION_INPUT,
+        "label": T.LABEL_MANY if reply.multi else T.LABEL_ONE,  # every input is labelled (required or not)
         "style": "compact" if many else "expanded",
         "isMultiSelect": reply.multi,
         "choices": [

@@ -31,7 +31,7 @@ def _looks_shared(conversation_id: Any, is_group: Any) -> bool:
 def _decided_by_type(kind: Any) -> bool | None:
     """True/False when conversationType says it; None when it is absent."""
     if isinstance(kind, str) and kind.strip():
-        return kind.strip() == PERSONAL
+        return kind.strip().lower() == PERSONAL
     return None
 
 

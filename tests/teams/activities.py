@@ -135,3 +135,111 @@ def team_members_added(service_url: str, added: list[dict[str, Any]], by: dict[s
                          for m in added],
         "channelData": {"team": TEAM, "eventType": "teamMemberAdded", "tenant": {"id": TENANT}},
     }
+
+
+# -- documented payload shapes (Microsoft Teams platform docs), with this test's users and connector ----------
+GROUP_CHAT = "19:groupChatId@thread.v2"
+THREAD_CHANNEL = "19:aebd0ad4d6ab42c8b9ed19c251c2fc37@thread.skype"
+
+
+def _mention_entity() -> dict[str, Any]:
+    return {"type": "mention", "text": f"<at>{BOT['name']}</at>", "mentioned": {"id": BOT["id"], "name": BOT["name"]}}
+
+
+def group_chat_mention(service_url: str, user: dict[str, Any], text: str = "grow") -> dict[str, Any]:
+    """A group chat message that @-mentions the bot: conversationType groupChat, isGroup, a @thread.v2 id,
+    no team (the documented group chat sample)."""
+    return {
+        "text": f"<at>{BOT['name']}</at> {text}",
+        "textFormat": "plain",
+        "type": "message",
+        "id": _next_id(),
+        "channelId": "msteams",
+        "serviceUrl": service_url,
+        "from": sender(user),
+        "conversation": {"isGroup": True, "conversationType": "groupChat", "tenantId": TENANT, "id": GROUP_CHAT},
+        "recipient": BOT,
+        "entities": [_mention_entity()],
+        "channelData": {"tenant": {"id": TENANT}},
+    }
+
+
+def mentions_sample(service_url: str, user: dict[str, Any], text: str = "grow") -> dict[str, Any]:
+    """The documented "mentions" sample: a channel thread id (`…@thread.skype;messageid=…`), no
+    conversationType, no channelData at all (so no tenant either)."""
+    return {
+        "type": "message",
+        "id": _next_id(),
+        "text": f"<at>{BOT['name']}</at> {text}",
+        "timestamp": "2017-10-29T00:51:05.9908157Z",
+        "localTimestamp": "2017-10-28T17:51:05.9908157-07:00",
+        "serviceUrl": service_url,
+        "channelId": "msteams",
+        "from": sender(user),
+        "conversation": {"id": f"{THREAD_CHANNEL};messageid=1481567603816"},
+        "recipient": BOT,
+        "entities": [_mention_entity()],
+        "replyToId": "3UP4UTkzUk1zzeyW",
+    }
+
+
+def channel_thread_without_type(service_url: str, user: dict[str, Any], text: str = "grow") -> dict[str, Any]:
+    """The documented channel shape of older clients (the messageBack sample): a thread id, channelData with
+    channel, team and tenant, and no conversationType."""
+    activity = mentions_sample(service_url, user, text)
+    activity["conversation"] = {"id": f"{THREAD_CHANNEL};messageid=1498171086622"}
+    activity["channelData"] = {"channel": {"id": THREAD_CHANNEL}, "team": {"id": "19:12d021jdoijsaeoaue0u@thread.skype"},
+                               "tenant": {"id": TENANT}}
+    activity["entities"] = [{"locale": "en-US", "country": "US", "platform": "Windows", "type": "clientInfo"},
+                            _mention_entity()]
+    return activity
+
+
+def emulator_chat(service_url: str, user: dict[str, Any], text: str = "hi") -> dict[str, Any]:
+    """A 1:1 chat as the Bot Framework Emulator sends it: no conversationType, no channelData."""
+    return {"type": "message", "id": _next_id(), "text": text, "serviceUrl": service_url, "channelId": "emulator",
+            "from": {"id": user["id"], "name": user["name"]}, "conversation": {"id": f"emulator-{user['id']}|livechat"},
+            "recipient": BOT}
+
+
+def execute(service_url: str, data: dict[str, Any], user: dict[str, Any] | None = None, *,
+            conversation: dict[str, Any] | None = None, verb: str = "answer", reply_to: str | None = None,
+            channel_data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An Action.Execute press (Universal Actions): invoke `adaptiveCard/action` with the action's data merged
+    with the card's inputs, as documented."""
+    user = user or member(1)
+    activity: dict[str, Any] = {
+        "type": "invoke",
+        "name": "adaptiveCard/action",
+        "id": _next_id(),
+        "timestamp": "2026-11-27T10:00:00.000Z",
+        "serviceUrl": service_url,
+        "channelId": "msteams",
+        "from": sender(user),
+        "conversation": conversation or personal_conversation(user),
+        "recipient": BOT,
+        "locale": "en-US",
+        "entities": [{"type": "clientInfo", "locale": "en-US", "country": "US", "platform": "Web"}],
+        "channelData": channel_data or {"tenant": {"id": TENANT}, "source": {"name": "message"}},
+        "value": {"action": {"type": "Action.Execute", "id": "action-1", "verb": verb, "data": data},
+                  "trigger": "manual"},
+    }
+    if reply_to:
+        activity["replyToId"] = reply_to
+    return activity
+
+
+def invoke(service_url: str, name: str | None, value: Any = None, user: dict[str, Any] | None = None
+           ) -> dict[str, Any]:
+    """Any other invoke (messaging extensions, task modules, sign-in …), in a personal chat."""
+    user = user or member(1)
+    activity: dict[str, Any] = {
+        "type": "invoke", "id": _next_id(), "serviceUrl": service_url, "channelId": "msteams",
+        "from": sender(user), "conversation": personal_conversation(user), "recipient": BOT,
+        "channelData": {"tenant": {"id": TENANT}, "source": {"name": "compose"}},
+    }
+    if name is not None:
+        activity["name"] = name
+    if value is not None:
+        activity["value"] = value
+    return activity
