@@ -194,7 +194,8 @@ class MessagesEndpoint:
         body: Any = None
         if isinstance(status, int) and status < 500:
             try:
-                body = serializer_helper(invoke_response.body)
+                raw = invoke_response.body
+                body = raw if isinstance(raw, (dict, list)) else serializer_helper(raw)
             except Exception as exc:  # botbuilder builds some error bodies it cannot serialise itself
                 log.info("Teams invoke %r gave a body that cannot be sent: %s", activity.name, exc)
                 body = None
