@@ -89,3 +89,59 @@ def test_many_facts_are_split_into_cards_that_fit():
     assert all(len(json.dumps(m.card).encode()) <= MAX_BYTES for m in messages)
     shown = [f["title"] for m in messages for e in m.card["body"] if e["type"] == "FactSet" for f in e["facts"]]
     assert shown == [f"Skill {i}" for i in range(200)]
+
+
+def inputs_of(element) -> list[dict]:
+    """Every Input.* element of a card, wherever it sits (body, containers, columns, show-card actions)."""
+    found: list[dict] = []
+    if isinstance(element, dict):
+        if str(element.get("type", "")).startswith("Input."):
+            found.append(element)
+        for key in ("body", "items", "columns", "actions", "card"):
+            value = element.get(key)
+            for child in value if isinstance(value, list) else [value]:
+                found.extend(inputs_of(child))
+    return found
+
+
+def unlabelled(card: dict) -> list[str]:
+    return [i.get("id", "?") for i in inputs_of(card) if not (isinstance(i.get("label"), str) and i["label"].strip())]
+
+
+def _choices(n: int, described: bool = False):
+    return tuple(Choice(f"v{i}", f"Option {i}", "why" if described else None) for i in range(n))
+
+
+EVERY_SHAPE = [
+    Reply("Pick one", choices=_choices(3), prompt_id="p"),
+    Reply("Pick one", choices=_choices(5, described=True), prompt_id="p"),
+    Reply("Pick one", choices=_choices(6), prompt_id="p"),
+    Reply("Pick one", choices=_choices(30, described=True), prompt_id="p"),
+    Reply("Pick any", choices=_choices(4), multi=True, prompt_id="p"),
+    Reply("Pick any", choices=_choices(14), multi=True, prompt_id="p"),
+    Reply(card=Card("Plan", sections=(CardSection("Skills", ("a", "b")),)), choices=_choices(7), prompt_id="p"),
+    Reply("Just text"),
+]
+
+
+@pytest.mark.parametrize("reply", EVERY_SHAPE, ids=lambda r: f"{len(r.choices)}{'-multi' if r.multi else ''}")
+def test_every_input_of_every_card_has_a_label(reply):
+    cards = [m.card for m in render(reply) if m.card is not None]
+    for card in cards:
+        assert unlabelled(card) == []
+    required = [i for card in cards for i in inputs_of(card) if i.get("isRequired")]
+    assert all(i.get("errorMessage") for i in required), "a required input says what is missing"
+
+
+def test_welcome_and_answered_cards_have_no_unlabelled_inputs():
+    from adapters.teams.cards import Submit, answered_card, welcome_message
+
+    assert unlabelled(welcome_message().card) == []
+    assert unlabelled(answered_card(Submit(choice="a", label="A", question="Q?"))) == []
+    assert inputs_of(answered_card(Submit(choice="a", label="A", question="Q?"))) == [], "read-only"
+
+
+def test_the_label_check_finds_an_unlabelled_input():
+    card = {"type": "AdaptiveCard", "body": [{"type": "Container", "items": [
+        {"type": "Input.ChoiceSet", "id": "x", "isRequired": True, "choices": []}]}]}
+    assert unlabelled(card) == ["x"]

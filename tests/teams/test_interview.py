@@ -8,6 +8,7 @@ from typing import Any
 from bot import messages as M
 from tests.fakes.bf_connector import Call, member
 from tests.teams import activities as A
+from tests.teams.test_cards import unlabelled
 
 PREFERRED = ("start", "yes", "grow", "1–3", "1-3", "a few hours", "share")
 
@@ -56,6 +57,9 @@ async def test_whole_interview_to_the_plan_card(server, connector):
         batch = [c for c in connector.messages(chat)]
         connector.clear()
         transcript.extend(t for c in batch for t in c.texts)
+        for call in batch:  # every card the interview shows labels its inputs (Adaptive Cards accessibility)
+            for card in call.cards:
+                assert unlabelled(card) == [], card
         plan = plan_card(batch)
         if plan is not None:
             break
