@@ -189,3 +189,32 @@ async def test_local_development_mode_answers_only_a_local_service_url(server, c
     assert await nothing_stored(server, activity)
     got, _ = await server.post(A.message(connector.url, text="hi"))
     assert got in (200, 201)
+
+
+async def test_no_documented_payload_gets_a_5xx(server, connector):
+    """Every documented Teams payload shape the tests use, and the odd variants of each, answered below 500."""
+    user = member(2)
+    url = connector.url
+    payloads = [
+        A.message(url, user, "hi"), A.emulator_chat(url, user), A.group_chat_mention(url, user),
+        A.channel_message(url, user), A.channel_message(url, user, mention=False), A.mentions_sample(url, user),
+        A.channel_thread_without_type(url, user), A.bot_installed_personal(url, user),
+        A.installation_update(url, user), A.team_members_added(url, [A.BOT]), A.team_members_added(url, [user]),
+        A.execute(url, {"command": "grow"}, user), A.execute(url, {"choice": "x", "prompt_id": "stale"}, user),
+        A.invoke(url, "composeExtension/query", {"commandId": "x"}), A.invoke(url, None, {"x": 1}),
+        A.invoke(url, "adaptiveCard/action", None), A.invoke(url, "adaptiveCard/action", {"action": None}),
+    ]
+    variants = []
+    for payload in payloads:
+        variants.append(payload)
+        for change in (lambda a: a.pop("channelData", None), lambda a: a.update(entities=[]),
+                       lambda a: a["conversation"].pop("conversationType", None),
+                       lambda a: a["conversation"].update(conversationType="somethingNew"),
+                       lambda a: a.update(value={"action": {"type": "Action.Execute", "data": None}})):
+            odd = copy.deepcopy(payload)
+            odd["id"] = f"{odd.get('id', 'x')}-{len(variants)}"
+            change(odd)
+            variants.append(odd)
+    statuses = [(await server.post(p))[0] for p in variants]
+    assert [s for s in statuses if s >= 500] == []
+    assert set(statuses) <= {200, 201, 400}
