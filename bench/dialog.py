@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.catalog import load_catalog  # noqa: E402
 from bot.core import Coach  # noqa: E402
+from dialogs.conversation import Conversation
 from bot.people import Directory  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.store.memory import MemoryStore  # noqa: E402
@@ -43,7 +44,7 @@ async def run(users: int, kind: str) -> None:
     catalog = load_catalog()
     with tempfile.TemporaryDirectory() as tmp:
         store = await make_store(kind, Path(tmp))
-        coach = Coach(Settings(database_url="memory:"), store, catalog, Directory())
+        coach = Coach(Settings(database_url="memory:"), store, catalog, Directory(), dialog=Conversation())
         latencies: list[float] = []
         t0 = time.perf_counter()
         for u in range(users):

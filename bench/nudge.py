@@ -30,6 +30,7 @@ from pathlib import Path
 from bot import nudges
 from bot.catalog import load_catalog
 from bot.core import Coach
+from dialogs.conversation import Conversation
 from bot.delivery import DeliveryError
 from bot.people import Directory, Person
 from bot.settings import Settings
@@ -96,7 +97,7 @@ async def run(rate: float, configured: float, reports: int, store_kind: str) -> 
     else:
         store = MemoryStore()
     await store.open()
-    coach = Coach(Settings(database_url="memory:"), store, load_catalog(), organisation(reports))
+    coach = Coach(Settings(database_url="memory:"), store, load_catalog(), organisation(reports), dialog=Conversation())
     platform = LimitedPlatform(rate)
     coach.register_messenger(platform)
     nudges.register(coach)

@@ -93,12 +93,13 @@ async def measure_turns(stores: dict[str, Store], users: int, turns: dict[str, l
 
     from bot.catalog import load_catalog
     from bot.core import Coach
+    from dialogs.conversation import Conversation
     from bot.people import Directory
     from bot.settings import Settings
     from bot.types import Incoming
 
     catalog = load_catalog()
-    coaches = {name: Coach(Settings(database_url="memory:"), store, catalog, Directory())
+    coaches = {name: Coach(Settings(database_url="memory:"), store, catalog, Directory(), dialog=Conversation())
                for name, store in stores.items()}
     for name, coach in coaches.items():  # warm up
         for text in SCRIPT:

@@ -1,10 +1,9 @@
 """The core: one entry point, `Coach.handle(incoming) -> replies`.
 
-Adapters build an `Incoming`, call `handle`, and render the replies. The core loads the user's
-conversation, routes global commands (help, restart, my plan, my data, forget me, …) and otherwise
-runs one step of the dialog, then saves the conversation — every turn, so a restart resumes it.
-Turns of one user are applied in order (a per-user lock in this process; versioned writes across
-processes, retried from fresh state on conflict).
+Adapters build an `Incoming`, call `handle`, and render the replies. Each turn runs `bot.turn.run_turn`
+(dedupe → load → identify → route → dialog step → save → replies) with the dialog handed in where the
+coach is built (`bot.server.build_coach`, the CLI). Turns of one user are applied in order (a per-user
+lock in this process; versioned writes across processes, retried from fresh state on conflict).
 """
 
 from __future__ import annotations
@@ -14,17 +13,20 @@ import logging
 import time
 import weakref
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 from bot import messages as M
 from bot.catalog import Catalog
+from bot.context import Dialog
 from bot.delivery import DeliveryError, Messenger
 from bot.errors import ConflictError, StoreError
+from bot.home import HomeSummary, home_summary
 from bot.people import Directory, Person
 from bot.recommend import Recommender
 from bot.settings import Settings
 from bot.store import ADDRESSES, EMAILS, PROFILES, USER_COLLECTIONS, Store, update
+from bot.turn import Deliver, DuplicateEvent, run_turn
 from bot.types import Incoming, Reply
 
 log = logging.getLogger("skillcoach.core")
@@ -32,26 +34,6 @@ log = logging.getLogger("skillcoach.core")
 MAX_TEXT = 4000  # longer text is cut here before any matching (a message is never refused for length)
 
 ChangeListener = Callable[[str, str], Awaitable[None]]
-Deliver = Callable[[list[Reply]], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class HomeSummary:
-    """What a home screen (Slack App Home) shows about one user."""
-
-    has_profile: bool
-    in_interview: bool
-    plan_title: str | None
-    path: str | None
-    progress_done: int
-    progress_total: int
-    reminders: bool
-    sharing: bool
-    plan_card: Any = None
-
-
-class DuplicateEvent(Exception):
-    """The event of this turn was processed before (raised before anything is written)."""
 
 
 class Coach:
@@ -62,9 +44,11 @@ class Coach:
         catalog: Catalog,
         directory: Directory | None = None,
         *,
+        dialog: Dialog,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
+        self.dialog = dialog
         self.store = store
         self.catalog = catalog
         self.directory = directory or Directory()
@@ -138,8 +122,6 @@ class Coach:
         returned asks the person to try again.
         """
         if len(incoming.text) > MAX_TEXT:
-            from dataclasses import replace
-
             incoming = replace(incoming, text=incoming.text[:MAX_TEXT])
         lock = self._locks.get(incoming.user_key)
         if lock is None:
@@ -163,8 +145,6 @@ class Coach:
 
     async def _turn(self, incoming: Incoming, *, once: bool = False,
                     deliver: Deliver | None = None) -> tuple[list[Reply], bool]:
-        from dialogs.router import run_turn
-
         gate = asyncio.ensure_future(self.first_time(incoming.platform, str(incoming.event_id))) if once else None
         try:
             for attempt in range(5):
@@ -269,6 +249,4 @@ class Coach:
         return out
 
     async def home(self, user_key: str) -> HomeSummary:
-        from dialogs.plan_view import home_summary
-
-        return await home_summary(self, user_key)
+        return await home_summary(self.store, self.dialog, self.directory, user_key)

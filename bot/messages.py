@@ -292,3 +292,8 @@ class Report:
     )
     INTRO_TEXT = "Where {scope} is growing — counts only, over the people who agreed to share."
     HELP = "`/team-skills` shows a summary of your direct reports' plans; `/team-skills --all` your whole reporting tree."
+
+# the plan's next steps: asking a suggested person for help
+ASK_PERSON = {"mentoring": "Ask {name} to mentor me", "peer_coaching": "Ask {name} to peer-coach me",
+              "shadowing": "Ask {name} to let me shadow them"}
+ASK_PERSON_OTHER = "Ask {name}"

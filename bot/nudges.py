@@ -39,14 +39,14 @@ import re
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.delivery import DeliveryError
 from bot.org import IDENTITIES, NEGATIVE_TTL, Caller, caller_of, email_of, person_of, platform_user_id, team_for
 from bot.people import Person
 from bot.store import PROFILES, update
-from bot.types import Choice, Incoming, Reply
+from bot.types import Choice, FollowUp, Incoming, Reply
 from bot.messages import Nudges as T
 
 log = logging.getLogger("skillcoach.nudges")
@@ -803,13 +803,8 @@ async def nudge_action(coach, incoming: Incoming) -> list[Reply]:
         await coach.notify(incoming.user_key, "settings")
         return [Reply(T.STOPPED)]
     if action == "start":
-        from dialogs.router import run_turn
-
-        has_plan = bool(profile and profile.data.get("plan"))
-        follow = replace(incoming, choice=None, choices=None, prompt_id=None, command=None,
-                         text="my plan" if has_plan else "start")
-        replies, _ = await run_turn(coach, follow)
-        return replies
+        # the conversation goes on as if the person had typed it (the turn runs the dialog on it)
+        return FollowUp("my plan" if profile and profile.data.get("plan") else "start")
     return [Reply(T.LATER)]
 
 

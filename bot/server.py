@@ -11,6 +11,7 @@ from bot.catalog import Catalog, load_catalog
 from bot.core import Coach
 from bot.settings import Settings
 from bot.store import Store, open_store
+from dialogs.conversation import Conversation
 
 log = logging.getLogger("skillcoach.server")
 
@@ -36,7 +37,7 @@ def build_coach(settings: Settings, *, store: Store | None = None, catalog: Cata
     catalog = catalog or load_catalog(settings.extra_catalog_dirs)
     store = store or open_store(settings)
     directory = load_directory_for(settings, catalog)
-    coach = Coach(settings, store, catalog, directory)
+    coach = Coach(settings, store, catalog, directory, dialog=Conversation())
     register_features(coach)
     return coach
 

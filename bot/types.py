@@ -110,3 +110,12 @@ def card_text(card: Card) -> str:
         lines.extend(f"  {label}: {value}" for label, value in section.facts)
         lines.extend(f"  {line}" for line in section.lines)
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """What a feature's handler returns when the conversation should go on as if the person had typed
+    `text` (a nudge's "Make my plan" means "start"): the turn runs the dialog on it after `replies`."""
+
+    text: str
+    replies: tuple[Reply, ...] = ()

@@ -2,87 +2,23 @@
 
 Each state has `ask(ctx)` (send its question) and `answer(ctx, incoming) -> next state`. After an answer
 the engine asks the next state's question — also when the next state is the same one (a re-ask after
-an answer it could not use). The conversation (state, answers, the open question and its choices) is
-a plain dict saved every turn, so a restart resumes exactly where it was.
+an answer it could not use); an answer that returns None stays where it is without asking again.
+Before a state's answer, the table's fallbacks are tried in order (global words such as help, my plan,
+cancel): a fallback that handles the input ends the turn, so a side command is never taken as an answer.
+Only the engine writes the conversation's state. The conversation (state, answers, the open question
+and its choices) is a plain dict saved every turn, so a restart resumes exactly where it was.
 """
 
 from __future__ import annotations
 
 import enum
 import inspect
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from bot.matching import pick_choice, pick_many
-from bot.types import Choice, Incoming, Reply
-
-if TYPE_CHECKING:
-    from bot.core import Coach
-
-
-@dataclass
-class Ctx:
-    """Everything one turn works with; steps change `convo` and `profile` in place."""
-
-    coach: Coach
-    incoming: Incoming
-    convo: dict[str, Any]
-    profile: dict[str, Any]
-    replies: list[Reply] = field(default_factory=list)
-    plan_changed: bool = False
-    settings_changed: bool = False
-    forgotten: bool = False
-    email_change: tuple[str | None, str] | None = None  # (old, new) when this turn learned the email
-
-    @property
-    def data(self) -> dict[str, Any]:
-        return self.convo.setdefault("data", {})
-
-    @property
-    def state(self) -> str | None:
-        return self.convo.get("state")
-
-    def say(self, text: str = "", **kwargs: Any) -> None:
-        self.replies.append(Reply(text, **kwargs))
-
-    def ask(self, text: str, choices: list[Choice] | tuple[Choice, ...] = (), *, multi: bool = False) -> None:
-        """Ask a question; with choices it becomes the open prompt that presses are checked against."""
-        seq = int(self.convo.get("seq", 0)) + 1
-        self.convo["seq"] = seq
-        prompt_id = f"{self.convo.get('state') or 'q'}.{seq}"
-        self.convo["prompt"] = {
-            "id": prompt_id,
-            "choices": [[c.value, c.label] for c in choices],
-            "multi": multi,
-        }
-        self.replies.append(Reply(text, tuple(choices), multi, prompt_id=prompt_id if choices else None))
-
-    def open_choices(self) -> list[Choice]:
-        prompt = self.convo.get("prompt") or {}
-        return [Choice(v, label) for v, label in prompt.get("choices", [])]
-
-    def chosen(self) -> Choice | None:
-        """The single choice this turn made: a pressed value, or typed text matching one."""
-        choices = self.open_choices()
-        if self.incoming.choice is not None:
-            return next((c for c in choices if c.value == self.incoming.choice), None)
-        if self.incoming.choices:
-            first = self.incoming.choices[0]
-            return next((c for c in choices if c.value == first), None)
-        return pick_choice(self.incoming.text, choices)
-
-    def chosen_many(self) -> tuple[list[Choice], list[str]]:
-        """A multi-select answer: the chosen choices and any typed pieces that matched none."""
-        choices = self.open_choices()
-        if self.incoming.choices is not None:
-            wanted = set(self.incoming.choices)
-            # adapters put the chosen labels in `text` too; the values are what counts
-            return [c for c in choices if c.value in wanted], []
-        if self.incoming.choice is not None:
-            return [c for c in choices if c.value == self.incoming.choice], []
-        return pick_many(self.incoming.text, choices)
-
+from bot.context import Ctx
+from bot.types import Incoming
 
 AskFn = Callable[[Ctx], Awaitable[None] | None]
 AnswerFn = Callable[[Ctx, Incoming], Awaitable[Any] | Any]
@@ -92,16 +28,21 @@ AnswerFn = Callable[[Ctx, Incoming], Awaitable[Any] | Any]
 class Step:
     ask: AskFn
     answer: AnswerFn
+    fallbacks: bool = True  # False: this state's answer comes before the table's fallbacks
 
 
 class FlowError(Exception):
     """A dialog table is incomplete (checked when the flow is built)."""
 
 
-class Flow:
-    """A dialog: the states enum and the table of steps for them."""
+Fallback = Callable[["Flow", Ctx], Awaitable[bool] | bool]  # True: the input was handled
 
-    def __init__(self, states: type[enum.Enum], table: dict[Any, Step], start: Any) -> None:
+
+class Flow:
+    """A dialog: the states enum, the table of steps for them, and the fallbacks tried before a step."""
+
+    def __init__(self, states: type[enum.Enum], table: dict[Any, Step], start: Any, *,
+                 fallbacks: Sequence[Fallback] = ()) -> None:
         missing = [s.name for s in states if s not in table]
         if missing:
             raise FlowError(f"{states.__name__}: no step for state(s) {', '.join(missing)}")
@@ -110,12 +51,23 @@ class Flow:
         self.states = states
         self.table = table
         self.start = start
+        self.fallbacks = tuple(fallbacks)
 
     def state_of(self, ctx: Ctx) -> Any | None:
+        """The current state; None for a new conversation or a stored state this table no longer has."""
         try:
             return self.states(ctx.convo.get("state")) if ctx.convo.get("state") else None
         except ValueError:
             return None
+
+    async def step(self, ctx: Ctx) -> None:
+        """One turn: the fallbacks (unless the state answers first), then the state's answer."""
+        state = self.state_of(ctx)
+        if state is None or self.table[state].fallbacks:
+            for fallback in self.fallbacks:
+                if await _maybe_await(fallback(self, ctx)):
+                    return
+        await self.answer(ctx)
 
     async def enter(self, ctx: Ctx, state: Any) -> None:
         ctx.convo["state"] = state.value

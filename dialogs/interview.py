@@ -1,52 +1,23 @@
-"""The interview: from first contact to a plan (diagram: interview.mmd beside this file).
+"""The interview's steps: from first contact to a plan (the table: dialogs/conversation.py).
 
 Each state asks one question and handles its answer; answers live in `ctx.data` until the plan is made,
-then the profile holds the result.
+then the profile holds the result. Free-text answers are read by dialogs/parsing.py.
 """
 
 from __future__ import annotations
 
-import enum
-import re
-
 from bot import messages as M
-from bot.matching import PLAUSIBLE, core_words, is_confident, is_none, is_yes, normalise
+from bot.context import Ctx
+from bot.matching import PLAUSIBLE, core_words, is_confident, is_none, is_yes
+from bot.plans import make_plan
 from bot.recommend import RoleRef, article, is_senior
 from bot.types import Choice, Incoming
-from dialogs.engine import Ctx, Flow, Step
-from dialogs.plan_view import make_plan, plan_reply
-
-
-class S(enum.Enum):
-    WELCOME = "welcome"
-    ROLE = "role"
-    ROLE_CONFIRM = "role_confirm"
-    ROLE_PICK = "role_pick"
-    ROLE_FIELD = "role_field"
-    TENURE = "tenure"
-    SKILLS = "skills"
-    GOAL = "goal"
-    UNSURE_1 = "unsure_1"
-    UNSURE_2 = "unsure_2"
-    UNSURE_3 = "unsure_3"
-    UNSURE_RESULT = "unsure_result"
-    TARGET = "target"
-    TARGET_CONFIRM = "target_confirm"
-    TARGET_PICK = "target_pick"
-    TARGET_FIELD = "target_field"
-    HOURS = "hours"
-    PREFS = "prefs"
-    CONSENT = "consent"
-    PLAN = "plan"
-    MARK_DONE = "mark_done"
+from dialogs.parsing import hours_from_text, parse_goal, recommend_path, tenure_from_text, usable_role_text
+from dialogs.states import S
 
 
 def _choices(pairs) -> list[Choice]:
     return [Choice(v, label) for v, label in pairs]
-
-
-def _didnt_get(ctx: Ctx) -> None:
-    ctx.say(f"{M.DIDNT_GET} {M.PICK_ONE}")
 
 
 # -- welcome ------------------------------------------------------------------------------------
@@ -70,10 +41,8 @@ def answer_welcome(ctx: Ctx, inc: Incoming) -> S | None:
         return S.WELCOME
     if choice.value == "later":
         ctx.say(M.NOT_NOW_REPLY)
-        ctx.convo["state"] = "idle"
         ctx.convo["paused"] = S.WELCOME.value
-        ctx.convo.pop("prompt", None)
-        return None
+        return S.IDLE
     return S.ROLE
 
 
@@ -98,11 +67,6 @@ def _match_role(ctx: Ctx, text: str, which: str) -> S:
 def ask_role(ctx: Ctx) -> None:
     """Ask for the current role as free text."""
     ctx.ask(M.ASK_ROLE)
-
-
-def usable_role_text(text: str) -> bool:
-    """Enough words to look a role up ("a", "?" or digits alone are not)."""
-    return len(core_words(text)) >= 2 and bool(re.search(r"[a-zA-Z]", text))
 
 
 def answer_role(ctx: Ctx, inc: Incoming) -> S:
@@ -182,7 +146,7 @@ def _answer_field(ctx: Ctx, inc: Incoming, which: str, done: S) -> S:
     if choice is None:
         if inc.text.strip() and inc.choice is None and usable_role_text(inc.text):
             return _match_role(ctx, inc.text.strip(), which)  # a clearer title typed instead of a field
-        _didnt_get(ctx)
+        ctx.didnt_get()
         return again
     family = choice.value if choice.value in ctx.coach.catalog.families else None
     _set_role(ctx, which, _custom(ctx, which, family))
@@ -204,7 +168,7 @@ def _answer_confirm(ctx: Ctx, inc: Incoming, which: str, ask_again: S, done: S) 
         # typing another role instead of yes/no is an answer too
         if inc.text.strip() and inc.choice is None and len(core_words(inc.text)) >= 3:
             return _match_role(ctx, inc.text, which)
-        _didnt_get(ctx)
+        ctx.didnt_get()
         return S.ROLE_CONFIRM if which == "role" else S.TARGET_CONFIRM
     if choice.value == "yes":
         role = ctx.coach.catalog.roles[ctx.data[f"{which}_candidates"][0]]
@@ -225,7 +189,7 @@ def _answer_pick(ctx: Ctx, inc: Incoming, which: str, done: S) -> S:
     if choice is None:
         if inc.text.strip() and inc.choice is None and len(core_words(inc.text)) >= 3:
             return _match_role(ctx, inc.text, which)
-        _didnt_get(ctx)
+        ctx.didnt_get()
         return S.ROLE_PICK if which == "role" else S.TARGET_PICK
     if choice.value == "none" or choice.value not in catalog.roles:
         return S.ROLE_FIELD if which == "role" else S.TARGET_FIELD
@@ -249,26 +213,12 @@ def ask_tenure(ctx: Ctx) -> None:
 def answer_tenure(ctx: Ctx, inc: Incoming) -> S:
     choice = ctx.chosen()
     if choice is None:
-        choice = _tenure_from_text(inc.text)
+        choice = tenure_from_text(inc.text)
     if choice is None:
-        _didnt_get(ctx)
+        ctx.didnt_get()
         return S.TENURE
     ctx.data["tenure"] = choice.value
     return S.SKILLS
-
-
-def _tenure_from_text(text: str) -> Choice | None:
-    """'6 months', '2 years', 'ten years' → the matching bucket."""
-    t = normalise(text)
-    words = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-             "nine": 9, "ten": 10, "a": 1, "an": 1, "half": 0.5}
-    m = re.search(r"(\d+(?:\.\d+)?|" + "|".join(words) + r")\s*(?:\+\s*)?(year|yr|month|mo|week)", t)
-    if not m:
-        return None
-    n = float(m.group(1)) if m.group(1)[0].isdigit() else float(words[m.group(1)])
-    years = n if m.group(2) in ("year", "yr") else n / 12 if m.group(2) in ("month", "mo") else n / 52
-    value = "lt1" if years < 1 else "1to3" if years < 3 else "3to5" if years <= 5 else "5plus"
-    return next(Choice(v, label) for v, label in M.TENURE_CHOICES if v == value)
 
 
 def ask_skills(ctx: Ctx) -> None:
@@ -308,38 +258,6 @@ def answer_skills(ctx: Ctx, inc: Incoming) -> S:
 
 
 # -- goal ---------------------------------------------------------------------------------------
-_SWITCH_TO = re.compile(
-    r"\b(?:become|becoming|be|move|moving|switch|switching|transition|transitioning|change|changing|get|go|"
-    r"work|working|pivot|pivoting|retrain)\b(?:\s+(?:careers?|jobs?|roles?|over|myself))?"
-    r"\s+(?:in\s*to|into|to|as|a|an|towards|toward)\s+(?:an?\s+|the\s+)?(.+)$"
-)
-_GROW_WORDS = ("grow", "better at", "improve", "promotion", "promoted", "stay", "level up", "advance", "deepen",
-               "same role", "current role", "where i am", "get better", "upskill")
-_SWITCH_WORDS = ("different role", "new role", "switch", "change career", "career change", "something else",
-                 "move", "reskill", "new job", "different job")
-_UNSURE_WORDS = ("not sure", "unsure", "don't know", "dont know", "no idea", "maybe", "undecided", "help me decide")
-
-
-def parse_goal(text: str) -> tuple[str | None, str | None]:
-    """Free text → ("grow"|"switch"|"unsure"|None, target text or None)."""
-    t = normalise(text)
-    if not t:
-        return None, None
-    m = _SWITCH_TO.search(t)
-    if m:
-        # a named target wins over hedging ("maybe switch to data")
-        target = m.group(1).strip()
-        if target and not any(w in target for w in ("better", "promot", "senior", "same")):
-            return "switch", target
-    if any(w in t for w in _UNSURE_WORDS):
-        return "unsure", None
-    if any(w in t for w in _GROW_WORDS):
-        return "grow", None
-    if any(w in t for w in _SWITCH_WORDS):
-        return "switch", None
-    return None, None
-
-
 def ask_goal(ctx: Ctx) -> None:
     """Grow in the role / move to a different role / not sure."""
     ctx.ask(M.ASK_GOAL, [Choice("grow", M.GOAL_GROW), Choice("switch", M.GOAL_SWITCH),
@@ -353,7 +271,7 @@ def answer_goal(ctx: Ctx, inc: Incoming) -> S:
         typed = ctx.chosen()
         goal = typed.value if typed else None
     if goal is None:
-        _didnt_get(ctx)
+        ctx.didnt_get()
         return S.GOAL
     if goal == "unsure":
         # the difference is explained once per conversation; after that, straight to the questions
@@ -379,7 +297,7 @@ def ask_unsure_1(ctx: Ctx) -> None:
 def _record(ctx: Ctx, key: str, again: S, nxt: S) -> S:
     choice = ctx.chosen()
     if choice is None:
-        _didnt_get(ctx)
+        ctx.didnt_get()
         return again
     ctx.data[key] = choice.value
     return nxt
@@ -407,14 +325,6 @@ def answer_unsure_3(ctx: Ctx, inc: Incoming) -> S:
     return _record(ctx, "unsure_curious", S.UNSURE_3, S.UNSURE_RESULT)
 
 
-def recommend_path(enjoy: str | None, future: str | None, curious: str | None) -> str:
-    """The path the three answers point to: 'grow' (upskill) or 'switch' (reskill)."""
-    score = {"yes": 2, "some": 0, "no": -2}.get(enjoy or "", 0)
-    score += {"same": 2, "dunno": 0, "different": -2}.get(future or "", 0)
-    score += {"yes": -1, "no": 1}.get(curious or "", 0)
-    return "grow" if score >= 0 else "switch"
-
-
 def ask_unsure_result(ctx: Ctx) -> None:
     """Recommend one path and let them accept it or take the other."""
     path = recommend_path(ctx.data.get("unsure_enjoy"), ctx.data.get("unsure_future"), ctx.data.get("unsure_curious"))
@@ -435,7 +345,7 @@ def answer_unsure_result(ctx: Ctx, inc: Incoming) -> S:
                 ctx.data["goal"] = "switch"
                 return _match_role(ctx, target, "target")
     if choice is None:
-        _didnt_get(ctx)
+        ctx.didnt_get()
         return S.UNSURE_RESULT
     ctx.data["goal"] = choice.value
     if choice.value == "grow":
@@ -498,13 +408,9 @@ def ask_hours(ctx: Ctx) -> None:
 
 def answer_hours(ctx: Ctx, inc: Incoming) -> S:
     choice = ctx.chosen()
-    hours: float | None = float(choice.value) if choice else None
+    hours: float | None = float(choice.value) if choice else hours_from_text(inc.text)
     if hours is None:
-        m = re.search(r"(\d+(?:\.\d+)?)", inc.text or "")
-        if m and 0 < float(m.group(1)) <= 60:
-            hours = float(m.group(1))
-    if hours is None:
-        _didnt_get(ctx)
+        ctx.didnt_get()
         return S.HOURS
     ctx.data["hours"] = hours
     return S.PREFS
@@ -518,7 +424,7 @@ def ask_prefs(ctx: Ctx) -> None:
 def answer_prefs(ctx: Ctx, inc: Incoming) -> S:
     picked, rest = ctx.chosen_many()
     if not picked and rest:
-        _didnt_get(ctx)
+        ctx.didnt_get()
         return S.PREFS
     ctx.data["prefs"] = [c.value for c in picked] or [v for v, _ in M.PREF_CHOICES]
     return S.CONSENT
@@ -532,101 +438,8 @@ def ask_consent(ctx: Ctx) -> None:
 async def answer_consent(ctx: Ctx, inc: Incoming) -> S:
     choice = ctx.chosen()
     if choice is None:
-        _didnt_get(ctx)
+        ctx.didnt_get()
         return S.CONSENT
     ctx.profile["consent_share"] = choice.value == "yes"
     await make_plan(ctx)
     return S.PLAN
-
-
-# -- the plan and what comes after --------------------------------------------------------------
-def plan_next_choices(ctx: Ctx) -> list[Choice]:
-    choices = [Choice("mark_done", M.NEXT_MARK_DONE), Choice("show_plan", M.NEXT_SHOW_PLAN)]
-    if "intro" in ctx.coach.action_handlers:
-        for person in (ctx.profile.get("plan") or {}).get("people", [])[:3]:
-            offer = person.get("offer", "mentoring")
-            label = {"mentoring": "Ask {name} to mentor me", "peer_coaching": "Ask {name} to peer-coach me",
-                     "shadowing": "Ask {name} to let me shadow them"}.get(offer, "Ask {name}")
-            choices.append(Choice(f"intro:ask:{person['email']}:{offer}", label.format(name=person["name"])))
-    choices.append(Choice("restart", M.NEXT_START_OVER))
-    return choices
-
-
-def ask_plan(ctx: Ctx) -> None:
-    """Next steps once a plan exists."""
-    ctx.ask(M.NEXT_STEPS, plan_next_choices(ctx))
-
-
-async def answer_plan(ctx: Ctx, inc: Incoming) -> S | None:
-    choice = ctx.chosen()
-    if choice is None:
-        ctx.say(M.IDLE_HINT)
-        return S.PLAN
-    if choice.value == "mark_done":
-        return S.MARK_DONE
-    if choice.value == "show_plan":
-        ctx.replies.append(plan_reply(ctx.coach, ctx.profile))
-        return S.PLAN
-    if choice.value == "restart":
-        ctx.say(M.RESTARTING)
-        ctx.convo["data"] = {}
-        return S.ROLE
-    return S.PLAN
-
-
-def ask_mark_done(ctx: Ctx) -> None:
-    """Which skill of the plan was finished."""
-    plan = ctx.profile.get("plan") or {}
-    open_skills = [s for s in plan.get("skills", []) if not s.get("done")]
-    if not open_skills:
-        ctx.say(M.ALL_DONE)
-        ctx.convo["state"] = S.PLAN.value
-        ask_plan(ctx)
-        return
-    ctx.ask(M.ASK_WHICH_DONE, [Choice(s["id"], s["name"]) for s in open_skills])
-
-
-async def answer_mark_done(ctx: Ctx, inc: Incoming) -> S:
-    from dialogs.plan_view import mark_done
-
-    choice = ctx.chosen()
-    if choice is None:
-        if inc.text.strip() and inc.choice is None:
-            await mark_done(ctx, inc.text)
-            return S.PLAN
-        _didnt_get(ctx)
-        return S.MARK_DONE
-    await mark_done(ctx, choice.label, skill_id=choice.value)
-    return S.PLAN
-
-
-INTERVIEW = Flow(
-    S,
-    {
-        S.WELCOME: Step(ask_welcome, answer_welcome),
-        S.ROLE: Step(ask_role, answer_role),
-        S.ROLE_CONFIRM: Step(ask_role_confirm, answer_role_confirm),
-        S.ROLE_PICK: Step(ask_role_pick, answer_role_pick),
-        S.ROLE_FIELD: Step(ask_role_field, answer_role_field),
-        S.TENURE: Step(ask_tenure, answer_tenure),
-        S.SKILLS: Step(ask_skills, answer_skills),
-        S.GOAL: Step(ask_goal, answer_goal),
-        S.UNSURE_1: Step(ask_unsure_1, answer_unsure_1),
-        S.UNSURE_2: Step(ask_unsure_2, answer_unsure_2),
-        S.UNSURE_3: Step(ask_unsure_3, answer_unsure_3),
-        S.UNSURE_RESULT: Step(ask_unsure_result, answer_unsure_result),
-        S.TARGET: Step(ask_target, answer_target),
-        S.TARGET_CONFIRM: Step(ask_target_confirm, answer_target_confirm),
-        S.TARGET_PICK: Step(ask_target_pick, answer_target_pick),
-        S.TARGET_FIELD: Step(ask_target_field, answer_target_field),
-        S.HOURS: Step(ask_hours, answer_hours),
-        S.PREFS: Step(ask_prefs, answer_prefs),
-        S.CONSENT: Step(ask_consent, answer_consent),
-        S.PLAN: Step(ask_plan, answer_plan),
-        S.MARK_DONE: Step(ask_mark_done, answer_mark_done),
-    },
-    start=S.WELCOME,
-)
-
-# States in which the interview is under way (not finished, not idle).
-INTERVIEW_STATES = {s.value for s in S} - {S.PLAN.value, S.MARK_DONE.value, S.WELCOME.value}

@@ -1,11 +1,12 @@
-"""The Mermaid diagram beside the interview names exactly the states of its table."""
+"""The Mermaid diagram beside the conversation names exactly the states of its table."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from dialogs.interview import INTERVIEW, S
+from dialogs.conversation import CONVERSATION
+from dialogs.states import S
 
 DIAGRAM = Path(__file__).resolve().parent.parent / "dialogs" / "interview.mmd"
 _EDGE = re.compile(r"^\s*(\S+)\s*-->\s*([^:\s]+)")
@@ -17,6 +18,6 @@ def test_diagram_states_are_the_table_states():
         m = _EDGE.match(line)
         if m:
             drawn.update(m.groups())
-    drawn -= {"[*]", "idle"}  # the start marker and the router's resting state
+    drawn -= {"[*]"}  # the start marker
     assert drawn == {s.value for s in S}
-    assert set(INTERVIEW.table) == set(S)
+    assert set(CONVERSATION.table) == set(S)

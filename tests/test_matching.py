@@ -7,8 +7,8 @@ import pytest
 from bot.matching import is_confident, pick_choice, pick_many, split_list
 from bot.recommend import Recommender, RoleRef
 from bot.types import Choice
-from dialogs.interview import parse_goal, recommend_path
-from dialogs.router import G, global_command, progress_report
+from dialogs.parsing import parse_goal, recommend_path
+from dialogs.words import G, global_command, progress_report
 
 
 @pytest.fixture(scope="module")

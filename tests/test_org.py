@@ -14,6 +14,7 @@ import pytest
 
 from bot.catalog import load_catalog
 from bot.core import Coach
+from dialogs.conversation import Conversation
 from bot.cli import run_check
 from bot.org import OrgWatcher, load_directory_for, parse_text, read_org_file, split_list
 from bot.settings import Settings
@@ -220,7 +221,7 @@ def test_cli_entry_point(tmp_path, capsys):
 
 def _coach(path: Path, catalog) -> Coach:
     settings = Settings(database_url="memory:", org_file=path)
-    return Coach(settings, MemoryStore(), catalog, load_directory_for(settings, catalog))
+    return Coach(settings, MemoryStore(), catalog, load_directory_for(settings, catalog), dialog=Conversation())
 
 
 def _touch_later(path: Path, text: str) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from bot.core import Coach
+from dialogs.conversation import Conversation
 from bot.delivery import DeliveryError
 from bot.org import load_directory
 from bot.settings import Settings
@@ -137,7 +138,7 @@ def make_coach(directory, catalog):
 
         settings.setdefault("admins", ADMIN)
         coach = Coach(Settings(database_url="memory:", **settings), store or MemoryStore(), catalog, directory,
-                      clock=clock or time.time)
+                      clock=clock or time.time, dialog=Conversation())
         for messenger in messengers or [RecordingMessenger(p, known=known_ids(p)) for p in platforms]:
             coach.register_messenger(messenger)
         nudges.register(coach)

@@ -131,6 +131,7 @@ async def test_report_chart_served_by_the_app(directory, catalog):
     from aiohttp.test_utils import TestClient, TestServer
 
     from bot.core import Coach
+    from dialogs.conversation import Conversation
     from bot.report import register
     from bot.server import create_app
     from bot.settings import Settings
@@ -138,7 +139,7 @@ async def test_report_chart_served_by_the_app(directory, catalog):
 
     settings = Settings(_env_file=None, database_url="memory:", slack_bot_token="", teams_enabled=False,
                         public_url="https://coach.example.com/")
-    coach = Coach(settings, MemoryStore(), catalog, directory)
+    coach = Coach(settings, MemoryStore(), catalog, directory, dialog=Conversation())
     register(coach)
     await team_with(coach, 5)
     replies = await coach.handle(cmd("team-skills", user=MANAGER_B))

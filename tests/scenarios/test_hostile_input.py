@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from bot.catalog import load_catalog
 from bot.core import Coach
+from dialogs.conversation import Conversation
 from bot.people import Directory
 from bot.settings import Settings
 from bot.store import CONVERSATIONS
@@ -49,7 +50,7 @@ _CATALOG = []
 def make_coach() -> Coach:
     if not _CATALOG:
         _CATALOG.append(load_catalog())
-    return Coach(Settings(database_url="memory:"), MemoryStore(), _CATALOG[0], Directory())
+    return Coach(Settings(database_url="memory:"), MemoryStore(), _CATALOG[0], Directory(), dialog=Conversation())
 
 
 @settings(max_examples=300, deadline=None)

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from bot.core import Coach
+from dialogs.conversation import Conversation
 from bot.people import Directory, Person
 from bot.settings import Settings
 from bot.store import ADDRESSES, CONVERSATIONS, PROFILES
@@ -31,7 +32,7 @@ def directory() -> Directory:
 
 @pytest.fixture
 def coach(catalog, directory) -> Coach:
-    return Coach(Settings(database_url="memory:"), MemoryStore(), catalog, directory)
+    return Coach(Settings(database_url="memory:"), MemoryStore(), catalog, directory, dialog=Conversation())
 
 
 def skill_names(card) -> str:
@@ -127,7 +128,7 @@ async def test_plan_says_when_no_one_is_listed(catalog):
     # an organisation file is loaded, but nobody in it offers help with this plan's skills
     directory = Directory({"someone@example.com": Person("someone@example.com", "Someone", "Accountant", offers=("mentoring",),
                                   capacity=1, skills=("bookkeeping",))})
-    coach = Coach(Settings(database_url="memory:"), MemoryStore(), catalog, directory)
+    coach = Coach(Settings(database_url="memory:"), MemoryStore(), catalog, directory, dialog=Conversation())
     chat = Chat(coach)
     await interview(chat, "data analyst", "grow", consent="No")
     card = chat.plan()
@@ -137,7 +138,7 @@ async def test_plan_says_when_no_one_is_listed(catalog):
 
 
 async def test_plan_without_an_organisation_file_says_what_to_do(catalog):
-    coach = Coach(Settings(database_url="memory:"), MemoryStore(), catalog, Directory())
+    coach = Coach(Settings(database_url="memory:"), MemoryStore(), catalog, Directory(), dialog=Conversation())
     chat = Chat(coach)
     await interview(chat, "data analyst", "grow", consent="No")
     line = section(chat.plan(), "People who can help").lines[0]
@@ -357,7 +358,7 @@ async def test_conversation_resumes_after_a_restart(catalog, tmp_path):
     async def new_coach():
         store = TinyDBStore(tmp_path / "db")
         await store.open()
-        return Coach(Settings(database_url=""), store, catalog, Directory())
+        return Coach(Settings(database_url=""), store, catalog, Directory(), dialog=Conversation())
 
     first = await new_coach()
     chat = Chat(first)
@@ -389,7 +390,7 @@ async def test_two_users_are_kept_apart(coach):
 async def test_paused_helpers_are_not_suggested_and_my_data_covers_every_feature(catalog, directory):
     from bot.server import register_features
 
-    coach = Coach(Settings(database_url="memory:"), MemoryStore(), catalog, directory)
+    coach = Coach(Settings(database_url="memory:"), MemoryStore(), catalog, directory, dialog=Conversation())
     register_features(coach)
     mentor = Chat(coach, user="UM", email="mentor-1@example.com")
     await mentor.send("mentoring pause")
@@ -450,12 +451,12 @@ async def test_deliver_is_not_used_on_a_shared_store_or_when_the_save_fails(cata
     async def deliver(replies):
         delivered.append(replies)
 
-    shared = Coach(Settings(database_url="memory:"), Shared(), catalog, Directory())
+    shared = Coach(Settings(database_url="memory:"), Shared(), catalog, Directory(), dialog=Conversation())
     await shared.handle(Incoming("slack", "U1", text="hi"), deliver=deliver)
     assert await shared.handle(Incoming("slack", "U1", text="1"), deliver=deliver)
     assert delivered == []
     failing_store = Failing()
-    failing = Coach(Settings(database_url="memory:"), failing_store, catalog, Directory())
+    failing = Coach(Settings(database_url="memory:"), failing_store, catalog, Directory(), dialog=Conversation())
     await failing.handle(Incoming("slack", "U1", text="hi"), deliver=deliver)
     failing_store.fail = True
     replies = await failing.handle(Incoming("slack", "U1", text="1"), deliver=deliver)

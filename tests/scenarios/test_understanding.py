@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from bot.catalog import load_catalog
 from bot.core import Coach
+from dialogs.conversation import Conversation
 from bot.people import Directory
 from bot.settings import Settings
 from bot.store import CONVERSATIONS
@@ -26,7 +27,7 @@ def catalog():
 
 
 def make_coach() -> Coach:
-    return Coach(Settings(database_url="memory:"), MemoryStore(), catalog(), Directory())
+    return Coach(Settings(database_url="memory:"), MemoryStore(), catalog(), Directory(), dialog=Conversation())
 
 
 async def at_role_question(chat: Chat) -> None:

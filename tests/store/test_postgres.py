@@ -599,6 +599,7 @@ def test_db_copy_from_a_tinydb_folder(pg_url: str, tmp_path: Path) -> None:
 async def test_a_coach_on_postgres_says_try_again_while_the_database_is_down(catalog, pg, pg_url, proxy) -> None:
     from bot import messages as M
     from bot.core import Coach
+    from dialogs.conversation import Conversation
     from bot.people import Directory
     from bot.settings import Settings
     from tests.scenarios.chat import Chat
@@ -606,8 +607,8 @@ async def test_a_coach_on_postgres_says_try_again_while_the_database_is_down(cat
     store = PostgresStore(with_port(pg_url, proxy.port), max_size=3, connect_timeout=2)
     await store.open()
     try:
-        coach_a = Coach(Settings(database_url=""), store, catalog, Directory())
-        coach_b = Coach(Settings(database_url=""), pg, catalog, Directory())  # a second process
+        coach_a = Coach(Settings(database_url=""), store, catalog, Directory(), dialog=Conversation())
+        coach_b = Coach(Settings(database_url=""), pg, catalog, Directory(), dialog=Conversation())  # a second process
         chat = Chat(coach_a)
         await chat.send("hi")
         await chat.press("start")

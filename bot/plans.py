@@ -1,20 +1,17 @@
-"""Making the plan from the interview's answers, showing it, and tracking progress."""
+"""Plans: made from the interview's answers, shown as a card, and kept up to date as skills are done."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rapidfuzz import fuzz
 
 from bot import messages as M
+from bot.context import Ctx, Services
 from bot.matching import normalise
-from bot.recommend import RoleRef
-from bot.store import CONVERSATIONS, PROFILES
+from bot.people import Directory
+from bot.recommend import Recommender, RoleRef
 from bot.types import Card, CardSection, Reply
-
-if TYPE_CHECKING:
-    from bot.core import Coach, HomeSummary
-    from dialogs.engine import Ctx
 
 OFFER_LABEL = {"mentoring": "mentoring", "peer_coaching": "peer coaching", "shadowing": "job shadowing"}
 
@@ -61,10 +58,10 @@ async def make_plan(ctx: Ctx) -> None:
     )
     ctx.plan_changed = True
     ctx.say(M.PLAN_READY)
-    ctx.replies.append(plan_reply(coach, ctx.profile))
+    ctx.replies.append(plan_reply(ctx.profile, coach.directory))
 
 
-async def available_people(coach: Coach, people: list, *, limit: int) -> list:
+async def available_people(coach: Services, people: list, *, limit: int) -> list:
     """The suggested helpers who can take someone on now (not paused, capacity left)."""
     out = []
     for candidate in people:
@@ -81,7 +78,8 @@ async def available_people(coach: Coach, people: list, *, limit: int) -> list:
     return out
 
 
-def plan_card(coach: Coach, plan: dict[str, Any]) -> Card:
+def plan_card(plan: dict[str, Any], directory: Directory | None = None) -> Card:
+    """The plan as a neutral card; without an organisation file it says where else to find people."""
     skills = plan.get("skills", [])
     done = sum(1 for s in skills if s.get("done"))
     if plan.get("path") == "reskill":
@@ -106,7 +104,7 @@ def plan_card(coach: Coach, plan: dict[str, Any]) -> Card:
         sections.append(CardSection("People who can help", tuple(
             f"{p['name']} ({p['role']}) — {p['why']} · {p['email']}" for p in people
         )))
-    elif coach is None or not len(coach.directory):
+    elif directory is None or not len(directory):
         sections.append(CardSection("People who can help", (M.PLAN_NO_ORG,)))
     else:
         sections.append(CardSection("People who can help", (M.PLAN_NO_PEOPLE,)))
@@ -127,11 +125,11 @@ def plan_card(coach: Coach, plan: dict[str, Any]) -> Card:
     return Card(title=title, summary=summary, sections=tuple(sections), kind="plan")
 
 
-def plan_reply(coach: Coach, profile: dict[str, Any]) -> Reply:
+def plan_reply(profile: dict[str, Any], directory: Directory | None = None) -> Reply:
     plan = profile.get("plan")
     if not plan:
         return Reply(M.NO_PLAN_YET)
-    return Reply(card=plan_card(coach, plan))  # the card's title is the notification text
+    return Reply(card=plan_card(plan, directory))  # the card's title is the notification text
 
 
 async def mark_done(ctx: Ctx, text: str, *, skill_id: str | None = None) -> bool:
@@ -141,7 +139,7 @@ async def mark_done(ctx: Ctx, text: str, *, skill_id: str | None = None) -> bool
         ctx.say(M.NO_PLAN_YET)
         return False
     skills = plan.get("skills", [])
-    target = next((s for s in skills if s["id"] == skill_id), None) if skill_id else find_plan_skill(ctx.coach, plan, text)
+    target = next((s for s in skills if s["id"] == skill_id), None) if skill_id else find_plan_skill(ctx.coach.recommender, plan, text)
     if target is None:
         ctx.say(M.NO_SUCH_STEP.format(text=text.strip()[:80], skills=", ".join(s["name"] for s in skills)))
         return False
@@ -158,10 +156,10 @@ async def mark_done(ctx: Ctx, text: str, *, skill_id: str | None = None) -> bool
     return True
 
 
-def find_plan_skill(coach: Coach, plan: dict[str, Any], text: str) -> dict[str, Any] | None:
+def find_plan_skill(recommender: Recommender, plan: dict[str, Any], text: str) -> dict[str, Any] | None:
     """The plan skill a sentence refers to: by skill name/alias, or by one of its course titles."""
     skills = plan.get("skills", [])
-    skill_id = coach.recommender.skills.find_in(text)
+    skill_id = recommender.skills.find_in(text)
     if skill_id:
         hit = next((s for s in skills if s["id"] == skill_id), None)
         if hit:
@@ -175,28 +173,3 @@ def find_plan_skill(coach: Coach, plan: dict[str, Any], text: str) -> dict[str, 
             if score >= 85 and (best is None or score > best[0]):
                 best = (score, s)
     return best[1] if best else None
-
-
-async def home_summary(coach: Coach, user_key: str) -> HomeSummary:
-    from bot.core import HomeSummary
-    from dialogs.interview import INTERVIEW_STATES
-
-    profile_rec, convo_rec = await coach.store.get_many([(PROFILES, user_key), (CONVERSATIONS, user_key)])
-    profile = profile_rec.data if profile_rec else {}
-    convo = convo_rec.data if convo_rec else {}
-    plan = profile.get("plan")
-    skills = (plan or {}).get("skills", [])
-    state = convo.get("state")
-    in_interview = state in INTERVIEW_STATES or (state == "idle" and convo.get("paused") in INTERVIEW_STATES)
-    card = plan_card(coach, plan) if plan else None
-    return HomeSummary(
-        has_profile=bool(profile),
-        in_interview=in_interview,
-        plan_title=card.title if card else None,
-        path=(plan or {}).get("path"),
-        progress_done=sum(1 for s in skills if s.get("done")),
-        progress_total=len(skills),
-        reminders=profile.get("reminders", True),
-        sharing=bool(profile.get("consent_share", False)),
-        plan_card=card,
-    )

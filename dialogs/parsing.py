@@ -1,0 +1,79 @@
+"""Free-text answers read into values: role text, time in the role, goals, hours a week."""
+
+from __future__ import annotations
+
+import re
+
+from bot import messages as M
+from bot.matching import core_words, normalise
+from bot.types import Choice
+
+
+def usable_role_text(text: str) -> bool:
+    """Enough words to look a role up ("a", "?" or digits alone are not)."""
+    return len(core_words(text)) >= 2 and bool(re.search(r"[a-zA-Z]", text))
+
+
+def tenure_from_text(text: str) -> Choice | None:
+    """'6 months', '2 years', 'ten years' → the matching bucket."""
+    t = normalise(text)
+    words = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+             "nine": 9, "ten": 10, "a": 1, "an": 1, "half": 0.5}
+    m = re.search(r"(\d+(?:\.\d+)?|" + "|".join(words) + r")\s*(?:\+\s*)?(year|yr|month|mo|week)", t)
+    if not m:
+        return None
+    n = float(m.group(1)) if m.group(1)[0].isdigit() else float(words[m.group(1)])
+    years = n if m.group(2) in ("year", "yr") else n / 12 if m.group(2) in ("month", "mo") else n / 52
+    value = "lt1" if years < 1 else "1to3" if years < 3 else "3to5" if years <= 5 else "5plus"
+    return next(Choice(v, label) for v, label in M.TENURE_CHOICES if v == value)
+
+
+_SWITCH_TO = re.compile(
+    r"\b(?:become|becoming|be|move|moving|switch|switching|transition|transitioning|change|changing|get|go|"
+    r"work|working|pivot|pivoting|retrain)\b(?:\s+(?:careers?|jobs?|roles?|over|myself))?"
+    r"\s+(?:in\s*to|into|to|as|a|an|towards|toward)\s+(?:an?\s+|the\s+)?(.+)$"
+)
+_GROW_WORDS = ("grow", "better at", "improve", "promotion", "promoted", "stay", "level up", "advance", "deepen",
+               "same role", "current role", "where i am", "get better", "upskill")
+_SWITCH_WORDS = ("different role", "new role", "switch", "change career", "career change", "something else",
+                 "move", "reskill", "new job", "different job")
+_UNSURE_WORDS = ("not sure", "unsure", "don't know", "dont know", "no idea", "maybe", "undecided", "help me decide")
+
+
+def parse_goal(text: str) -> tuple[str | None, str | None]:
+    """Free text → ("grow"|"switch"|"unsure"|None, target text or None)."""
+    t = normalise(text)
+    if not t:
+        return None, None
+    m = _SWITCH_TO.search(t)
+    if m:
+        # a named target wins over hedging ("maybe switch to data")
+        target = m.group(1).strip()
+        if target and not any(w in target for w in ("better", "promot", "senior", "same")):
+            return "switch", target
+    if any(w in t for w in _UNSURE_WORDS):
+        return "unsure", None
+    if any(w in t for w in _GROW_WORDS):
+        return "grow", None
+    if any(w in t for w in _SWITCH_WORDS):
+        return "switch", None
+    return None, None
+
+
+def recommend_path(enjoy: str | None, future: str | None, curious: str | None) -> str:
+    """The path the three answers point to: 'grow' (upskill) or 'switch' (reskill)."""
+    score = {"yes": 2, "some": 0, "no": -2}.get(enjoy or "", 0)
+    score += {"same": 2, "dunno": 0, "different": -2}.get(future or "", 0)
+    score += {"yes": -1, "no": 1}.get(curious or "", 0)
+    return "grow" if score >= 0 else "switch"
+
+
+def hours_from_text(text: str) -> float | None:
+    """'4', '2.5 hours', '3-5 h' (the middle of a range: 4), 'about 6' → hours a week (0 < h <= 60)."""
+    m = re.search(r"(\d+(?:\.\d+)?)(?:\s*(?:-|–|to)\s*(\d+(?:\.\d+)?))?", text or "")
+    if not m:
+        return None
+    low = float(m.group(1))
+    high = float(m.group(2)) if m.group(2) else low
+    hours = (low + high) / 2 if high >= low else low
+    return hours if 0 < hours <= 60 else None
