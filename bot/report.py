@@ -245,17 +245,14 @@ async def chart_url(coach, top_skills: list[tuple[str, int]]) -> str | None:
     return f"{base}/charts/{token}.png"
 
 
-def add_routes(app) -> None:
-    """Mount `GET /charts/{token}.png` on the server app (call from `create_app`)."""
+def add_routes(app, coach) -> None:
+    """Mount `GET /charts/{token}.png` on the server app (call from `create_app`, with its coach)."""
     from aiohttp import web
-
-    from bot.server import COACH
 
     async def serve_chart(request: web.Request) -> web.Response:
         token = request.match_info["token"]
         if not _TOKEN.match(token):
             raise web.HTTPNotFound()
-        coach = request.app[COACH]
         record = await coach.store.get(CHARTS, token)
         if record is None or coach.clock() - float(record.data.get("created_at", 0)) > CHART_TTL:
             raise web.HTTPNotFound()

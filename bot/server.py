@@ -60,7 +60,7 @@ def create_app(settings: Settings, *, coach: Coach | None = None) -> web.Applica
     app.router.add_get("/healthz", healthz)
     from bot.report import add_routes as add_report_routes
 
-    add_report_routes(app)
+    add_report_routes(app, coach)
 
     async def open_store_ctx(app: web.Application):
         await coach.store.open()

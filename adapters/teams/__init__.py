@@ -81,11 +81,16 @@ async def _repair(app: web.Application) -> None:
 
 
 def _mount(app: web.Application, coach: Any, settings: Any, options: dict[str, Any]) -> None:
+    # botbuilder is imported only when Teams is mounted (a Slack-only process never pays for it)
+    from adapters.teams.bot import SkillcoachTeamsBot
     from adapters.teams.http import MessagesEndpoint
+    from adapters.teams.messenger import TeamsMessenger
     from adapters.teams.runtime import TeamsRuntime
 
     app_id = settings.microsoft_app_id.strip()
     runtime = TeamsRuntime(coach, settings, **options)
+    runtime.bot = SkillcoachTeamsBot(runtime)
+    runtime.messenger = TeamsMessenger(runtime)
     noisy = logging.getLogger("msrest.serialization")  # warns on every Teams field its schema lacks
     if noisy.level == logging.NOTSET:
         noisy.setLevel(logging.ERROR)

@@ -15,10 +15,8 @@ from botframework.connector import ConnectorClient
 from botframework.connector.auth import ClaimsIdentity, ConnectorFactory, ServiceClientCredentialsFactory
 
 from adapters.teams import messages as T
-from adapters.teams.bot import SkillcoachTeamsBot
 from adapters.teams.conversations import TEAMS_CHANNEL, is_personal_address, team_of, tenant_of
 from adapters.teams.errors import unreachable
-from adapters.teams.messenger import TeamsMessenger
 from bot.errors import ConfigError
 from bot.store import ADDRESSES, update
 
@@ -93,8 +91,9 @@ class TeamsRuntime:
             raise ConfigError(f"Teams configuration is incomplete: {exc} (see MicrosoftApp* settings)") from exc
         self.adapter = CloudAdapter(self.auth)
         self.adapter.on_turn_error = self._on_turn_error
-        self.bot = SkillcoachTeamsBot(self)
-        self.messenger = TeamsMessenger(self)
+        # the activity handler and the proactive messenger, attached where Teams is mounted
+        self.bot: Any = None
+        self.messenger: Any = None
         self._members: OrderedDict[str, tuple[str | None, str | None]] = OrderedDict()
         self._known_teams: set[str] = set()
 
