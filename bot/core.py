@@ -19,6 +19,7 @@ from typing import Any
 from bot import messages as M
 from bot.catalog import Catalog
 from bot.context import Dialog
+from bot.dedupe import Dedupe
 from bot.delivery import DeliveryError, Messenger
 from bot.errors import ConflictError, StoreError
 from bot.home import HomeSummary, home_summary
@@ -49,6 +50,7 @@ class Coach:
     ) -> None:
         self.settings = settings
         self.dialog = dialog
+        self.dedupe = Dedupe(store)
         self.store = store
         self.catalog = catalog
         self.directory = directory or Directory()
@@ -97,23 +99,18 @@ class Coach:
 
     # -- deduplication ---------------------------------------------------------------------
     async def first_time(self, platform: str, event_id: str, ttl: float = 3 * 86400) -> bool:
-        """True the first time this platform event id is seen (shared and persistent).
-
-        When the store cannot answer, the event counts as new: better processed twice than never.
-        """
-        try:
-            return await self.store.add_once(f"events:{platform}", event_id, ttl)
-        except StoreError as exc:
-            log.warning("could not check %s event %s against repeats: %s", platform, event_id, exc)
-            return True
+        """True the first time the store sees this id (a once-ever marker such as a welcome sent)."""
+        return await self.dedupe.record(platform, event_id, ttl)
 
     # -- the entry point -------------------------------------------------------------------
-    async def handle(self, incoming: Incoming, *, once: bool = False, deliver: Deliver | None = None) -> list[Reply]:
+    async def handle(self, incoming: Incoming, *, once: bool = False, retried: bool = False,
+                     deliver: Deliver | None = None) -> list[Reply]:
         """Answer one user action. Always returns at least one reply; never raises for user input.
 
-        `once=True` (with `incoming.event_id`): check the shared deduplication record at the same time
-        as the turn's first reads, and answer nothing (an empty list) if this event was seen before —
-        one round trip saved per turn on a shared store, and still nothing done twice.
+        `once=True` (with `incoming.event_id`): the turn's first step is deduplication (bot/dedupe.py) —
+        an event seen before is answered with nothing (an empty list); when the store's record must
+        decide (a platform's retry, a shared store) it is checked at the same time as the turn's first
+        reads and before anything is written. `retried`: the platform marked this delivery as a retry.
 
         `deliver` (an adapter's `async deliver(replies)`, which handles its own delivery errors): on a
         store only this process writes, a turn that changes nothing but the conversation may hand its
@@ -130,6 +127,7 @@ class Coach:
         async with lock:
             try:
                 replies, delivered = await self._turn(incoming, once=once and bool(incoming.event_id),
+                                                      retried=retried,
                                                       deliver=None if self.store.shared else deliver)
             except DuplicateEvent:
                 return []
@@ -143,9 +141,17 @@ class Coach:
             return []
         return replies or [Reply(M.HELP)]
 
-    async def _turn(self, incoming: Incoming, *, once: bool = False,
+    async def _turn(self, incoming: Incoming, *, once: bool = False, retried: bool = False,
                     deliver: Deliver | None = None) -> tuple[list[Reply], bool]:
-        gate = asyncio.ensure_future(self.first_time(incoming.platform, str(incoming.event_id))) if once else None
+        gate = None
+        if once:
+            event = str(incoming.event_id)
+            if not self.dedupe.remember(incoming.platform, event):
+                raise DuplicateEvent()  # seen in this process: nothing to answer
+            if self.dedupe.must_wait(retried):
+                gate = asyncio.ensure_future(self.dedupe.record(incoming.platform, event))
+            else:
+                self.dedupe.record_later(incoming.platform, event)
         try:
             for attempt in range(5):
                 try:

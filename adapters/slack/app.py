@@ -16,7 +16,6 @@ import logging
 import re
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import replace
 from typing import Any
@@ -87,7 +86,6 @@ RENDER_ERRORS = {"invalid_blocks", "invalid_blocks_format", "msg_too_long", "too
 USER_CACHE_SECONDS = 3600.0
 OUTBOX = "slack-outbox"   # store queue: replies Slack kept rate-limiting, delivered later in order
 OUTBOX_POLL = 2.0
-SEEN_IN_MEMORY = 20_000   # event ids this process remembers (the store remembers all, for 3 days)
 MENTION_RE = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
 
@@ -167,7 +165,6 @@ class SlackAdapter:
         self.outbox_poll = OUTBOX_POLL
         self._users: dict[str, tuple[float, str | None, str | None]] = {}
         self._dm: dict[str, str] = {}
-        self._seen: OrderedDict[str, None] = OrderedDict()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._socket: Any = None
         self._socket_task: asyncio.Task[None] | None = None
@@ -257,6 +254,7 @@ class SlackAdapter:
             await asyncio.wait(set(self._tasks), timeout=max(0.0, deadline - time.monotonic()))
         for task in list(self._tasks):
             task.cancel()
+        await self.coach.dedupe.drain()  # the records of the events just handled
 
     # -- Slack lookups ---------------------------------------------------------------------------
     async def user_info(self, user_id: str) -> tuple[str | None, str | None]:
@@ -293,38 +291,8 @@ class SlackAdapter:
         return channel or user_id
 
     async def _first(self, event_id: str, *, retried: bool = False) -> bool:
-        """True if this event, command or press is new and should be processed.
-
-        Every id is recorded in the store (`coach.first_time`, persistent and shared between processes)
-        and in a bounded in-process memory. A delivery Slack marks as a retry (X-Slack-Retry-Num ≥ 1, or
-        a Socket Mode retry_attempt) waits for the store's answer, so a retry after a restart, or on
-        another process, does nothing twice. On a store shared by several processes (PostgreSQL) every
-        delivery waits for the shared record, since a retry may reach another process while this one is
-        still working. On the embedded store (one process) a first delivery is only checked against this
-        process's memory, and its record is written as soon as the work for it is done (answers sent),
-        off the path of the answer: Slack sends an event again only as a marked retry, seconds later.
-        """
-        if not self._remember_seen(event_id):
-            return False
-        if retried or self.coach.store.shared:
-            # a retry, or a store shared with other processes (a retry may reach one of them while this
-            # one is still working): the shared record decides before any work is done
-            return await self.coach.first_time(PLATFORM, event_id)
-        task = asyncio.current_task()
-        if task is None:
-            self.spawn(self.coach.first_time(PLATFORM, event_id))
-        else:
-            task.add_done_callback(lambda _: self.spawn(self.coach.first_time(PLATFORM, event_id)))
-        return True
-
-    def _remember_seen(self, event_id: str) -> bool:
-        """Note an id in this process's bounded memory; False if it was already there."""
-        if event_id in self._seen:
-            return False
-        self._seen[event_id] = None
-        if len(self._seen) > SEEN_IN_MEMORY:
-            self._seen.popitem(last=False)
-        return True
+        """True if this event, command or press is new and should be processed (bot/dedupe.py)."""
+        return await self.coach.dedupe.first(PLATFORM, event_id, retried=retried)
 
     # -- delivery --------------------------------------------------------------------------------
     async def answer(self, channel: str, replies: list[Reply], user_key: str = "") -> None:
@@ -424,7 +392,7 @@ class SlackAdapter:
         return _str(response.data, "user", "id")
 
     # -- one turn --------------------------------------------------------------------------------
-    async def _turn(self, incoming: Incoming, channel: str, *, once: bool = False) -> None:
+    async def _turn(self, incoming: Incoming, channel: str, *, once: bool = False, retried: bool = False) -> None:
         email, name = await self.user_info(incoming.user_id)
         incoming = replace(incoming, email=email, name=name)
         async def deliver(replies: list[Reply]) -> None:
@@ -432,7 +400,7 @@ class SlackAdapter:
 
         try:
             # [] when `once` finds a repeat, or when the core already handed the replies to `deliver`
-            replies = await self.coach.handle(incoming, once=once, deliver=deliver)
+            replies = await self.coach.handle(incoming, once=once, retried=retried, deliver=deliver)
         except Exception:  # a bug in the core must still leave the person with an answer
             log.exception("the core failed on a turn of %s", incoming.user_key)
             replies = [Reply(T.TURN_FAILED)]
@@ -457,16 +425,10 @@ class SlackAdapter:
             or event.get("bot_id") or event.get("bot_profile") or not user or not channel or not event_id
         ):
             return
-        once = self.coach.store.shared and not retried
-        if once:
-            # a shared store: the core checks the shared record while it reads the conversation
-            if not self._remember_seen(event_id):
-                return
-        elif not await self._first(event_id, retried=retried):
-            return
         self._dm[user] = channel
         text = unescape(event.get("text") if isinstance(event.get("text"), str) else "")
-        await self._turn(self._incoming(user, channel, event_id, text=text), channel, once=once)
+        # the core's first step deduplicates the event (checked beside its first reads)
+        await self._turn(self._incoming(user, channel, event_id, text=text), channel, once=True, retried=retried)
 
     async def _on_mention(self, body: dict[str, Any], request: Any) -> None:
         self.spawn(self._mention(body, retried=is_retry(request)))

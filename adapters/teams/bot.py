@@ -180,7 +180,7 @@ class SkillcoachTeamsBot(TeamsActivityHandler):
         if not personal and submit is None and not mentions_bot(activity):
             return None  # channel chatter not addressed to the bot
         # activity ids are unique within a conversation: the pair is the event's identity
-        if activity.id and not await self.coach.first_time("teams", f"{activity.conversation.id}|{activity.id}"):
+        if activity.id and not await self.coach.dedupe.first("teams", f"{activity.conversation.id}|{activity.id}"):
             log.info("duplicate Teams activity %s ignored", activity.id)
             return None
         user_id = user_id_of(activity.from_property)
