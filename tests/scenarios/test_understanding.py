@@ -147,3 +147,45 @@ async def test_progress_mid_interview_is_not_an_answer():
     c = await convo(coach, chat)
     assert c["state"] == "role" and "role_text" not in c["data"]
     assert "1 of" in chat.texts()
+
+
+async def test_a_vague_target_offers_the_roles_of_that_field():
+    coach = make_coach()
+    chat = Chat(coach)
+    await at_role_question(chat)
+    await chat.send("marketing specialist")
+    await chat.press("yes")
+    await chat.press("1")
+    await chat.send("none")
+    await chat.press("switch")
+    await chat.send("something in HR maybe")
+    c = await convo(coach, chat)
+    assert c["state"] == "target_pick"
+    offered = c["data"]["target_candidates"]
+    assert offered and all(coach.catalog.roles[r].family == "people-hr" for r in offered)
+    assert "custom" not in chat.texts().lower()
+
+
+async def test_a_senior_person_is_not_told_to_learn_the_basics_of_their_job():
+    coach = make_coach()
+    chat = Chat(coach)
+    await at_role_question(chat)
+    await chat.send("senior backend dev")
+    await chat.press("yes")
+    await chat.press("1")
+    await chat.send("none")
+    await chat.press("Grow")
+    await chat.send("4")
+    await chat.send("courses")
+    await chat.press("No")
+    card = chat.plan()
+    assert card is not None, chat.texts()
+    skills = {line.split("*")[1] for s in card.sections if s.heading == "Skills to build" for line in s.lines
+              if line[:1].isdigit()}
+    role = coach.catalog.roles["backend-developer"]
+    trending = set(coach.catalog.families[role.family].trending)
+    fundamentals = {coach.catalog.skill_name(s) for s, w in role.skills.items() if w >= 4 and s not in trending}
+    assert fundamentals and not skills & fundamentals, skills & fundamentals
+    assert skills & {"Leadership", "Coaching and mentoring", "Strategic thinking", "People management",
+                     "Influencing", "Change management"}
+    assert "experienced in the role" in card.summary, card.summary
