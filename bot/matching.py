@@ -17,7 +17,7 @@ _SPACES = re.compile(r"\s+")
 
 # Words that describe seniority or the speaker, not the job.
 _FILLER = re.compile(
-    r"\b(i am|i'm|im|i work as|i work in|i work on|my role is|my job is|currently|at the moment|right now|"
+    r"\b(i am|i'm|i m|im|i work as|i work in|i work on|my role is|my job is|currently|at the moment|right now|"
     r"for our|for my|for the|for a|at our|at my|at a|in our|in my|our|my|the|an|a|"
     r"senior|sr|junior|jr|lead|principal|staff|chief|head of|associate|assistant to|intern|trainee|"
     r"i do|i handle|i manage|i run|kind of|sort of|basically|brand|company|team|department|org|organisation|"
@@ -32,6 +32,7 @@ AMBIGUOUS_ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "hr": ("hr generalist", "hr manager", "hr business partner"),
     "ba": ("business analyst",),
     "ops": ("operations manager", "operations specialist"),
+    "registrar": ("medical registrar", "civil registrar"),
 }
 
 CONFIDENT = 90.0   # a match this good (and clear of the next one) is confirmed with one question
@@ -40,6 +41,10 @@ CLEAR_GAP = 6.0
 # A role found by its description (not its title) is offered, never confirmed as certain: at best just
 # under CONFIDENT, at least PLAUSIBLE when the description explains MIN_COVERAGE of what was said.
 MIN_COVERAGE = 0.45
+# A title found inside a sentence of SENTENCE_WORDS or more words is offered among the options, not
+# confirmed on its own: the rest of the sentence may describe a different job.
+SENTENCE_WORDS = 5
+SENTENCE_CAP = CONFIDENT - 0.5
 
 
 def normalise(text: str) -> str:
@@ -96,6 +101,8 @@ class RoleMatcher:
             for index in shortlist:
                 phrase = self._phrases[index]
                 score = _role_score(candidate, phrase) * weight
+                if _is_fragment(phrase, candidate):
+                    score = min(score, SENTENCE_CAP)
                 if score < 40:
                     continue
                 role_id = self._owner[index]
@@ -109,7 +116,7 @@ class RoleMatcher:
             score = PLAUSIBLE + (CONFIDENT - 0.1 - PLAUSIBLE) * (hit.coverage - MIN_COVERAGE) / (1 - MIN_COVERAGE)
             if score > best.get(hit.id, (-1.0, ""))[0]:
                 best[hit.id] = (score, "description")
-        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))
+        ranked = sorted(best.items(), key=lambda kv: -kv[1][0])  # stable: equal scores keep retrieval order
         return [RoleMatch(self.catalog.roles[rid], round(score, 1), phrase) for rid, (score, phrase) in ranked[:limit]]
 
     def guess_family(self, text: str) -> str | None:
@@ -125,6 +132,12 @@ class RoleMatcher:
         if not votes:
             return None
         return max(votes.items(), key=lambda kv: (kv[1], kv[0]))[0]
+
+
+def _is_fragment(phrase: str, sentence: str) -> bool:
+    """A title that is a small part of a sentence ("... medicines in a chemist") is a lead, not an answer."""
+    words = sentence.split()
+    return len(words) >= SENTENCE_WORDS and len(phrase.split()) / len(words) < 0.4
 
 
 def _role_score(query: str, phrase: str, **kwargs) -> float:
