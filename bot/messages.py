@@ -292,6 +292,14 @@ class Report:
     )
     INTRO_TEXT = "Where {scope} is growing — counts only, over the people who agreed to share."
     HELP = "`/team-skills` shows a summary of your direct reports' plans; `/team-skills --all` your whole reporting tree."
+    HELD_BACK = (
+        "Where a figure is not shown, one side of it holds fewer than {k} people: its number would single "
+        "them out, or let them be worked out from the other numbers."
+    )
+    SCOPE_WIDENED = (
+        "You asked for {asked}; it differs from {shown} by fewer than {k} people who share, so the two could "
+        "be compared to single someone out. Here is {shown} instead."
+    )
 
 # the plan's next steps: asking a suggested person for help
 ASK_PERSON = {"mentoring": "Ask {name} to mentor me", "peer_coaching": "Ask {name} to peer-coach me",

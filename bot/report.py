@@ -5,11 +5,18 @@ agreed to share (`consent_share` in their profile, asked in the interview, chang
 how many have a plan, upskill vs reskill, the skills most being built, how many found a mentor or a
 shadowing host (an accepted introduction), and plan progress.
 
-Privacy rules:
-* shown only when at least `settings.min_group_size` (5) people are in the group; otherwise the reply
-  says so and shows nothing more — not even how many agreed;
+Privacy rules (k = `settings.min_group_size`, default 5):
+* shown only when at least k people are in the group; otherwise the reply says so and shows nothing
+  more — not even how many agreed;
 * never a name, an answer or a goal of one person: counts only;
-* a skill being built by only one person is not listed (it could point at someone).
+* every figure splits the group into parts (with a plan / without; upskilling / reskilling / no plan;
+  found help / not; finished a skill / not; building a skill / not). A figure's numbers are shown only
+  when every one of its parts holds at least k people; otherwise every part of it reads "not shown",
+  so neither a small part nor its complement can be worked out (complementary suppression). A skill is listed only when k or more people build it, with its count only when k or
+  more people do not; the skills-done total is shown only when the progress split is;
+* scopes: a scope whose consenting people differ from a larger scope the caller may ask for (their
+  reporting tree, an admin's organisation) by fewer than k is not shown; the larger one is shown
+  instead, so two reports can never be subtracted to single out a few people.
 
 The card carries a bar chart of the top skills (a PNG drawn here with the standard library, kept in the
 store and served by the app at ``GET /charts/<token>.png``) when a public base URL is configured
@@ -39,7 +46,6 @@ from bot.types import Card, CardSection, Incoming, Reply
 log = logging.getLogger("skillcoach.report")
 
 TOP_SKILLS = 5
-MIN_SKILL_COUNT = 2
 
 async def team_profiles(coach, people: list[Person]) -> dict[str, dict[str, Any]]:
     """The latest profile of each person (by email) who agreed to share: read through the email
@@ -65,6 +71,7 @@ async def helped_emails(coach, emails: set[str]) -> set[str]:
 
 
 def aggregate(coach, profiles: dict[str, dict[str, Any]], helped: set[str]) -> dict[str, Any]:
+    """The raw counts over the group (never shown as they are: `report_card` applies the rules)."""
     plans = [p["plan"] for p in profiles.values() if p.get("plan")]
     paths = Counter(plan.get("path") for plan in plans)
     building: Counter[str] = Counter()
@@ -77,37 +84,99 @@ def aggregate(coach, profiles: dict[str, dict[str, Any]], helped: set[str]) -> d
         done += finished
         total += len(skills)
         progressing += finished > 0
-    top = [(coach.catalog.skill_name(sid), n) for sid, n in sorted(building.items(), key=lambda kv: (-kv[1], kv[0]))
-           if n >= MIN_SKILL_COUNT][:TOP_SKILLS]
+    ranked = [(coach.catalog.skill_name(sid), n) for sid, n in sorted(building.items(), key=lambda kv: (-kv[1], kv[0]))]
     return {
         "group": len(profiles), "with_plan": len(plans), "upskill": paths.get("upskill", 0),
-        "reskill": paths.get("reskill", 0), "top_skills": top, "helped": len(helped & set(profiles)),
+        "reskill": paths.get("reskill", 0), "building": ranked, "helped": len(helped & set(profiles)),
         "skills_done": done, "skills_total": total, "progressing": progressing,
     }
 
 
-def report_card(stats: dict[str, Any], scope_title: str, image_url: str | None = None) -> Card:
+def shown_parts(parts: list[int], k: int) -> list[str] | None:
+    """The parts of one split of the group as they may be shown: exact when every part holds at
+    least k people, else None (the caller words each part with `held_back`)."""
+    return [str(n) for n in parts] if all(n >= k for n in parts) else None
+
+
+def held_back(k: int) -> str:
+    return f"not shown (fewer than {k} on one side)"
+
+
+def split(parts: list[int], k: int) -> list[str]:
+    """Every part of a split the same way when one is held back: a number for one part would, with
+    the group's size and the other parts, narrow down the small one."""
+    exact = shown_parts(parts, k)
+    return exact if exact is not None else [held_back(k)] * len(parts)
+
+
+def visible_figures(stats: dict[str, Any], k: int) -> dict[str, Any]:
+    """Every figure the card shows, after the privacy rules (see the module's docstring)."""
     n = stats["group"]
-    pct = round(100 * stats["skills_done"] / stats["skills_total"]) if stats["skills_total"] else 0
+    with_plan = stats["with_plan"]
+    plan_split = split([with_plan, n - with_plan], k)
+    path_split = split([stats["upskill"], stats["reskill"], n - with_plan], k)
+    helped_split = split([stats["helped"], n - stats["helped"]], k)
+    progress_split = split([stats["progressing"], n - stats["progressing"]], k)
+    skills = []
+    for name, count in stats["building"]:
+        if count < k:
+            continue  # ranked by count: the rest are smaller still
+        skills.append((name, str(count) if n - count >= k else f"{k} or more"))
+        if len(skills) == TOP_SKILLS:
+            break
+    exact_progress = shown_parts([stats["progressing"], n - stats["progressing"]], k) is not None
+    return {
+        "with_plan": plan_split[0], "upskill": path_split[0], "reskill": path_split[1],
+        "helped": helped_split[0], "progressing": progress_split[0], "skills": skills,
+        "skills_done": (stats["skills_done"], stats["skills_total"]) if exact_progress else None,
+        "held_back": any(x is None for x in (
+            shown_parts([with_plan, n - with_plan], k),
+            shown_parts([stats["upskill"], stats["reskill"], n - with_plan], k),
+            shown_parts([stats["helped"], n - stats["helped"]], k),
+            shown_parts([stats["progressing"], n - stats["progressing"]], k))),
+    }
+
+
+def _of(value: str, n: int) -> str:
+    return f"{value} of {n}" if value.isdigit() else value
+
+
+def report_card(stats: dict[str, Any], scope_title: str, image_url: str | None = None, *, k: int = 5,
+                note: str | None = None) -> Card:
+    n = stats["group"]
+    fig = visible_figures(stats, k)
+    if fig["skills_done"] is not None:
+        done, total = fig["skills_done"]
+        pct = round(100 * done / total) if total else 0
+        skills_done = f"{done} of {total} ({pct}%)"
+    else:
+        skills_done = held_back(k)
+    lines = tuple(f"• {name} — {count} people" for name, count in fig["skills"])
     sections = [
         CardSection("Plans", facts=(
-            ("Have a plan", f"{stats['with_plan']} of {n}"),
-            ("Upskilling (growing in their role)", str(stats["upskill"])),
-            ("Reskilling (moving to a new role)", str(stats["reskill"])),
+            ("Have a plan", _of(fig["with_plan"], n)),
+            ("Upskilling (growing in their role)", fig["upskill"]),
+            ("Reskilling (moving to a new role)", fig["reskill"]),
         )),
         CardSection(
             "Skills most being built",
-            lines=tuple(f"• {name} — {count} people" for name, count in stats["top_skills"])
-            or ("• No skill is being built by more than one person yet",),
+            lines=lines or (f"• No skill is being built by {k} or more people yet",),
         ),
         CardSection("Help from colleagues", facts=(
-            ("Found a mentor, peer coach or shadowing host", f"{stats['helped']} of {n}"),
+            ("Found a mentor, peer coach or shadowing host", _of(fig["helped"], n)),
         )),
         CardSection("Progress", facts=(
-            ("Skills done", f"{stats['skills_done']} of {stats['skills_total']} ({pct}%)"),
-            ("People who finished at least one skill", f"{stats['progressing']} of {n}"),
+            ("Skills done", skills_done),
+            ("People who finished at least one skill", _of(fig["progressing"], n)),
         )),
     ]
+    notes = []
+    if fig["held_back"]:
+        notes.append(T.HELD_BACK.format(k=k))
+    if note:
+        notes.append(note)
+    if notes:
+        sections.append(CardSection("About these figures", lines=tuple(notes)))
     return Card(
         title=f"Team skills — {scope_title}", summary=f"{n} people who agreed to share",
         sections=tuple(sections), image_url=image_url,
@@ -123,24 +192,58 @@ async def team_skills_command(coach, incoming: Incoming, person: Person | None) 
     caller = caller_of(coach, incoming, await person_of(coach, incoming, person))
     if not caller.may_manage:
         return [Reply(T.NOT_A_MANAGER)]
-    people = team_for(coach, caller, whole_tree=whole)
-    if not people:
+    scopes = available_scopes(coach, caller)
+    wanted = "tree" if whole else "team"
+    if wanted not in scopes:
+        wanted = "tree" if "tree" in scopes else "team"
+    if not scopes.get(wanted):
         return [Reply(T.NO_TEAM)]
-    scope = "your organisation" if whole and caller.is_admin else "your reporting tree" if whole else "your team"
-    profiles = await team_profiles(coach, people)
     minimum = int(coach.settings.min_group_size)
+    consenting = {name: await team_profiles(coach, people) for name, people in scopes.items()}
+    chosen = scope_to_show(wanted, {name: set(found) for name, found in consenting.items()}, minimum)
+    note = T.SCOPE_WIDENED.format(k=minimum, asked=SCOPE_NAMES[caller.is_admin, wanted],
+                                  shown=SCOPE_NAMES[caller.is_admin, chosen]) if chosen != wanted else None
+    scope = SCOPE_NAMES[caller.is_admin, chosen]
+    profiles = consenting[chosen]
     if len(profiles) < minimum:
         return [Reply(T.TOO_FEW.format(min=minimum, scope=scope))]
     helped = await helped_emails(coach, set(profiles))
     stats = aggregate(coach, profiles, helped)
     image_url = None
     try:
-        image_url = await chart_url(coach, stats["top_skills"])
+        image_url = await chart_url(coach, [(name, int(c)) for name, c in visible_figures(stats, minimum)["skills"]
+                                            if c.isdigit()])
     except Exception:  # the chart is a nicety: the report goes out without it
         log.exception("could not draw the team chart; sending the report without it")
-    title = {"your team": "your team", "your reporting tree": "your reporting tree",
-             "your organisation": "the organisation"}[scope]
-    return [Reply(T.INTRO_TEXT.format(scope=scope), card=report_card(stats, title, image_url))]
+    title = "the organisation" if scope == "your organisation" else scope
+    return [Reply(T.INTRO_TEXT.format(scope=scope), card=report_card(stats, title, image_url, k=minimum, note=note))]
+
+
+SCOPE_NAMES = {(False, "team"): "your team", (False, "tree"): "your reporting tree",
+               (True, "team"): "your team", (True, "tree"): "your organisation"}
+
+
+def available_scopes(coach, caller) -> dict[str, list[Person]]:
+    """The scopes a caller may ask for, smallest first: their team, and their whole reporting tree (an
+    admin's: the organisation) when it is larger."""
+    scopes: dict[str, list[Person]] = {}
+    team = team_for(coach, caller, whole_tree=False)
+    if team:
+        scopes["team"] = team
+    tree = team_for(coach, caller, whole_tree=True)
+    if tree and {p.email for p in tree} != {p.email for p in team}:
+        scopes["tree"] = tree
+    return scopes
+
+
+def scope_to_show(wanted: str, consenting: dict[str, set[str]], k: int) -> str:
+    """The asked-for scope, unless a larger available scope differs from it by 1 … k-1 consenting
+    people: then the larger one (shown alone, the two can never be subtracted)."""
+    if wanted == "team" and "tree" in consenting:
+        extra = len(consenting["tree"] - consenting["team"])
+        if 0 < extra < k:
+            return "tree"
+    return wanted
 
 
 def register(coach) -> None:

@@ -12,6 +12,7 @@ from .conftest import cmd, report_email, slack_id
 
 MANAGER_B = slack_id("manager-b@")
 TEAM_B = list(range(13, 23))
+HELD = "not shown (fewer than 5 on one side)"
 
 
 def plan(path: str, skills: list[tuple[str, bool]]) -> dict:
@@ -56,9 +57,9 @@ async def test_four_people_show_nothing(make_coach):
     assert set(re.findall(r"\d+", text)) == {"5"}         # not even how many agreed
 
 
-async def test_five_people_show_aggregates_only(make_coach):
+async def test_five_people_show_no_small_part(make_coach):
     coach = make_coach()
-    await team_with(coach, 5)
+    await team_with(coach, 5)   # 3 upskilling, 1 reskilling, 1 without a plan; 1 found a mentor
     # one of them found a mentor (an accepted introduction)
     await coach.store.put(intros.INTROS, "i1", {"status": "accepted", "requester": {"email": report_email(14)}})
     await coach.store.put(intros.INTROS, "i2", {"status": "declined", "requester": {"email": report_email(15)}})
@@ -67,17 +68,57 @@ async def test_five_people_show_aggregates_only(make_coach):
     assert card is not None and card.kind == "report"
     assert card.summary == "5 people who agreed to share"
     facts = {label: value for section in card.sections for label, value in section.facts}
-    assert facts["Have a plan"] == "4 of 5"
-    assert facts["Upskilling (growing in their role)"] == "3"
-    assert facts["Reskilling (moving to a new role)"] == "1"
-    assert facts["Found a mentor, peer coach or shadowing host"] == "1 of 5"
-    assert facts["Skills done"] == "3 of 10 (30%)"
-    assert facts["People who finished at least one skill"] == "3 of 5"
+    # every split of five has a part of fewer than five: no number but the group's size is shown
+    assert facts["Have a plan"] == HELD
+    assert facts["Upskilling (growing in their role)"] == HELD
+    assert facts["Reskilling (moving to a new role)"] == HELD
+    assert facts["Found a mentor, peer coach or shadowing host"] == HELD
+    assert facts["Skills done"] == HELD
+    assert facts["People who finished at least one skill"] == HELD
     top = next(s for s in card.sections if s.heading == "Skills most being built").lines
-    assert top == ("• SQL — 3 people", "• Python — 2 people")  # skills of a single person are left out
+    assert top == ("• No skill is being built by 5 or more people yet",)
     everything = replies[0].text + card_text(card)
+    assert set(re.findall(r"\d+", everything)) == {"5"}   # the group's size and k only
     assert "Report" not in everything and "@example.com" not in everything   # no names, no emails
-    assert "Public speaking" not in everything and "Leadership" not in everything
+    about = next(s for s in card.sections if s.heading == "About these figures").lines
+    assert about[0].startswith("Where a figure is not shown, one side of it holds fewer than 5 people")
+
+
+async def test_the_example_of_four_growing_and_one_leaving_shows_no_split(make_coach):
+    coach = make_coach()
+    for i, n in enumerate(TEAM_B[:5]):
+        path = "reskill" if i == 4 else "upskill"
+        await add_profile(coach, n, consent=True, the_plan=plan(path, [("sql", False), ("python", False)]))
+    card = (await coach.handle(cmd("team-skills", user=MANAGER_B)))[0].card
+    facts = {label: value for section in card.sections for label, value in section.facts}
+    assert facts["Have a plan"] == HELD
+    assert facts["Upskilling (growing in their role)"] == HELD
+    assert facts["Reskilling (moving to a new role)"] == HELD
+    top = next(s for s in card.sections if s.heading == "Skills most being built").lines
+    assert top == ("• Python — 5 or more people", "• SQL — 5 or more people")
+
+
+async def ten_people(coach) -> None:
+    for i, n in enumerate(TEAM_B):   # ten people: five upskilling, five reskilling, all with a plan
+        path = "upskill" if i < 5 else "reskill"
+        skills = [("sql", i % 2 == 0), ("python", False)] + ([("leadership", False)] if i < 5 else [])
+        await add_profile(coach, n, consent=True, the_plan=plan(path, skills))
+
+
+async def test_a_group_whose_parts_are_all_large_shows_its_numbers(make_coach):
+    coach = make_coach()
+    await ten_people(coach)
+    card = (await coach.handle(cmd("team-skills", user=MANAGER_B)))[0].card
+    facts = {label: value for section in card.sections for label, value in section.facts}
+    assert card.summary == "10 people who agreed to share"
+    assert facts["Have a plan"] == HELD              # "without a plan" is 0 of 10: a part below 5
+    assert facts["Upskilling (growing in their role)"] == HELD
+    assert facts["Reskilling (moving to a new role)"] == HELD
+    assert facts["People who finished at least one skill"] == "5 of 10"
+    assert facts["Skills done"] == "5 of 25 (20%)"
+    top = next(s for s in card.sections if s.heading == "Skills most being built").lines
+    # Python: all ten (its complement, 0, is below 5); Leadership: five; SQL: five not done
+    assert top == ("• Python — 5 or more people", "• Leadership — 5 people", "• SQL — 5 people")
 
 
 async def test_latest_profile_per_person_and_consent_withdrawn(make_coach):
@@ -141,7 +182,7 @@ async def test_report_chart_served_by_the_app(directory, catalog):
                         public_url="https://coach.example.com/")
     coach = Coach(settings, MemoryStore(), catalog, directory, dialog=Conversation())
     register(coach)
-    await team_with(coach, 5)
+    await ten_people(coach)
     replies = await coach.handle(cmd("team-skills", user=MANAGER_B))
     url = replies[0].card.image_url
     assert url.startswith("https://coach.example.com/charts/") and url.endswith(".png")
@@ -157,6 +198,95 @@ async def test_report_chart_served_by_the_app(directory, catalog):
 
 async def test_no_public_url_no_chart(make_coach):
     coach = make_coach()
-    await team_with(coach, 5)
+    await ten_people(coach)
     replies = await coach.handle(cmd("team-skills", user=MANAGER_B))
     assert replies[0].card.image_url is None
+
+
+async def consenting(coach, numbers, the_plan=None) -> None:
+    for n in numbers:
+        await add_profile(coach, n, consent=True, the_plan=the_plan or plan("upskill", [("sql", False)]))
+
+
+async def test_a_team_that_differs_from_the_tree_by_fewer_than_k_is_not_shown_beside_it(make_coach):
+    coach = make_coach()
+    manager_a = slack_id("manager-a@")
+    await consenting(coach, [1, 2, 3, 4, 5, 9])          # Report 09 is in Manager A's tree, not the team
+    team = (await coach.handle(cmd("team-skills", user=manager_a)))[0]
+    tree = (await coach.handle(cmd("team-skills", "--all", user=manager_a)))[0]
+    assert team.card.title == tree.card.title == "Team skills — your reporting tree"
+    assert team.card.summary == tree.card.summary == "6 people who agreed to share"
+    about = next(s for s in team.card.sections if s.heading == "About these figures").lines
+    assert about[-1] == ("You asked for your team; it differs from your reporting tree by fewer than 5 people "
+                         "who share, so the two could be compared to single someone out. Here is your "
+                         "reporting tree instead.")
+    # when nobody beyond the team shares, the tree adds no one and the team is shown as asked
+    coach = make_coach()
+    await consenting(coach, [1, 2, 3, 4, 5])
+    await add_profile(coach, 9, consent=False, the_plan=plan("reskill", [("sql", False)]))
+    team = (await coach.handle(cmd("team-skills", user=manager_a)))[0]
+    assert team.card.title == "Team skills — your team"
+    assert team.card.summary == "5 people who agreed to share"
+    assert all(s.heading != "About these figures" or not s.lines[-1].startswith("You asked")
+               for s in team.card.sections)
+
+
+# -- the property: no part of 1 … k-1 people can be read from the card ---------------------------------
+from hypothesis import given, settings as hsettings, strategies as st   # noqa: E402
+
+from bot.report import visible_figures   # noqa: E402
+
+K = 5
+
+
+def consistent(label: str, value: int, k: int = K) -> bool:
+    if label.isdigit():
+        return int(label) == value
+    if label == HELD:
+        return True      # what "not shown" tells is checked by exact_shown below
+    assert label == f"{k} or more", label
+    return value >= k
+
+
+def exact_shown(parts: list[int], k: int = K) -> bool:
+    return all(p >= k for p in parts)
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(st.integers(5, 40).flatmap(lambda n: st.tuples(
+    st.just(n),
+    st.lists(st.sampled_from(["upskill", "reskill", None]), min_size=n, max_size=n),
+    st.integers(0, n), st.integers(0, n), st.lists(st.integers(0, n), min_size=1, max_size=8))))
+def test_no_part_of_fewer_than_k_can_be_read_from_the_card(team):
+    n, paths, helped, progressing, skill_counts = team
+    stats = {"group": n, "with_plan": sum(p is not None for p in paths), "upskill": paths.count("upskill"),
+             "reskill": paths.count("reskill"), "helped": helped, "progressing": progressing,
+             "skills_done": progressing, "skills_total": max(progressing, 1),
+             "building": sorted(((f"Skill {i}", c) for i, c in enumerate(skill_counts)), key=lambda kv: -kv[1])}
+    fig = visible_figures(stats, K)
+    # the plan and path splits, read together: every (upskill, reskill, no plan) the card allows
+    possible = [(u, r, n - u - r) for u in range(n + 1) for r in range(n + 1 - u)
+                if consistent(fig["upskill"], u) and consistent(fig["reskill"], r)
+                and consistent(fig["with_plan"], u + r)
+                and (exact_shown([u, r, n - u - r]) == fig["upskill"].isdigit())
+                and (exact_shown([u + r, n - u - r]) == fig["with_plan"].isdigit())]
+    assert (stats["upskill"], stats["reskill"], n - stats["with_plan"]) in possible
+    for part in range(3):
+        values = {p[part] for p in possible}
+        assert not (len(values) == 1 and 0 < values.pop() < K), (fig, part)
+        # ... nor any union of two parts (each part's complement)
+        others = {n - p[part] for p in possible}
+        assert not (len(others) == 1 and 0 < others.pop() < K), (fig, part)
+    for label, true in (("helped", helped), ("progressing", progressing)):
+        values = [v for v in range(n + 1) if consistent(fig[label].removesuffix(f" of {n}"), v)
+                  and exact_shown([v, n - v]) == fig[label].isdigit()]
+        assert true in values
+        for side in (values, [n - v for v in values]):
+            assert not (len(set(side)) == 1 and 0 < side[0] < K), (label, fig[label])
+    for name, label in fig["skills"]:
+        true = dict(stats["building"])[name]
+        values = [v for v in range(n + 1) if v >= K and consistent(label, v)
+                  and (label.isdigit() == (n - v >= K))]
+        assert true in values
+        for side in (values, [n - v for v in values]):
+            assert not (len(set(side)) == 1 and 0 < side[0] < K), (name, label)
