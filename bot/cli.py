@@ -10,6 +10,23 @@ import sys
 from bot.errors import SkillcoachError
 
 
+def version() -> str:
+    """The installed package's version; the one in pyproject.toml when running from a checkout."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("skillcoach")
+    except metadata.PackageNotFoundError:
+        import tomllib
+        from pathlib import Path
+
+        pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+        try:
+            return tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"]
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            return "unknown"
+
+
 def _settings():
     from bot.settings import Settings
 
@@ -93,6 +110,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="skillcoach", description="A career-growth coach for Slack and Teams.")
+    parser.add_argument("--version", action="version", version=f"skillcoach {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("chat", help="talk to the coach in the terminal (embedded store, no credentials)")

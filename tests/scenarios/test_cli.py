@@ -79,3 +79,28 @@ def test_advise_text_and_errors(tmp_path):
     assert "flurbing" in out.stdout
     bad = run(["advise", "--role", "journalist", "--goal", "switch"], tmp_path=tmp_path)
     assert bad.returncode == 2 and "--target" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def _pyproject_version():
+    import tomllib
+
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+
+
+def test_version(tmp_path):
+    out = run(["--version"], tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == f"skillcoach {_pyproject_version()}\n"
+    assert out.stderr == ""
+
+
+def test_version_falls_back_to_pyproject_when_not_installed(monkeypatch):
+    from importlib import metadata
+
+    from bot import cli
+
+    def missing(name):
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metadata, "version", missing)
+    assert cli.version() == _pyproject_version()
