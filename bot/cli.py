@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 
 from bot.errors import SkillcoachError
@@ -169,7 +170,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # the reader went away (`skillcoach advise … | head -1`): stop quietly. Point stdout at devnull so
+        # the flush at interpreter exit cannot raise again (https://docs.python.org/3/library/signal.html).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except SkillcoachError as exc:
         print(f"skillcoach: {exc}", file=sys.stderr)
         return 2

@@ -104,3 +104,27 @@ def test_version_falls_back_to_pyproject_when_not_installed(monkeypatch):
 
     monkeypatch.setattr(metadata, "version", missing)
     assert cli.version() == _pyproject_version()
+
+
+def test_advise_into_a_closed_pipe_exits_quietly(tmp_path):
+    """`skillcoach advise … | head -1`: the reader goes away after one line; no traceback, exit 0."""
+    import fcntl
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "Microsoft", "DATABASE_URL"))}
+    env["SKILLCOACH_DB"] = str(tmp_path / "db")
+    env.pop("SKILLCOACH_ORG", None)
+    read_end, write_end = os.pipe()
+    # a small pipe: the plan (about 6 kB of JSON) cannot all fit before the reader closes it
+    fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "advise", "--role", "journalist", "--goal", "switch",
+         "--target", "software developer", "--json"],
+        stdout=write_end, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, cwd=tmp_path, env=env)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as reader:
+        first = reader.readline()
+    _, err = proc.communicate(timeout=120)
+    assert first == b"{\n"
+    assert b"Traceback" not in err and b"BrokenPipeError" not in err, err.decode()
+    assert err == b""
+    assert proc.returncode == 0
