@@ -128,3 +128,43 @@ def test_advise_into_a_closed_pipe_exits_quietly(tmp_path):
     assert b"Traceback" not in err and b"BrokenPipeError" not in err, err.decode()
     assert err == b""
     assert proc.returncode == 0
+
+
+def test_chat_opening_line_names_the_way_out(tmp_path):
+    out = run(["chat"], stdin="", tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0] == "skillcoach chat — type quit or exit (or press Ctrl-D) to leave."
+    assert "Traceback" not in out.stderr
+
+
+def test_chat_help_names_the_way_out(tmp_path):
+    out = run(["chat"], stdin="help\n", tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "• *cancel* — stop what we're doing" not in out.stdout       # rendered without the * markers
+    assert "• cancel — stop what we're doing" in out.stdout
+    assert out.stdout.rstrip().endswith("In this terminal: type quit or exit (or press Ctrl-D) to leave the chat.")
+
+
+def test_chat_quit_and_exit_leave_with_a_goodbye(tmp_path):
+    for word in ("quit", "exit", "  Quit  ", "/exit"):
+        # the line after the way out is never read as a message
+        out = run(["chat"], stdin=f"1\n{word}\nmy plan\n", tmp_path=tmp_path)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.rstrip().endswith("Goodbye — your answers are kept; run skillcoach chat to continue."), word
+        assert out.stdout.count("Goodbye") == 1
+        assert "Okay, stopped." not in out.stdout                        # leaving is not the dialog's cancel
+        assert "Traceback" not in out.stderr
+
+
+def test_chat_end_of_input_leaves_quietly(tmp_path):
+    out = run(["chat"], stdin="1\n", tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "Goodbye" not in out.stdout
+    assert "Traceback" not in out.stderr
+
+
+def test_chat_cancel_keeps_its_dialog_meaning(tmp_path):
+    out = run(["chat"], stdin="1\ncancel\nquit\n", tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "Okay, stopped. Your answers so far are saved — say start whenever you want to continue." in out.stdout
+    assert out.stdout.rstrip().endswith("Goodbye — your answers are kept; run skillcoach chat to continue.")
