@@ -29,9 +29,14 @@ def version() -> str:
 
 
 def _settings():
-    from bot.settings import Settings
+    from pydantic import ValidationError
 
-    return Settings()
+    from bot.settings import Settings, describe_errors
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SkillcoachError(describe_errors(exc)) from None
 
 
 def _setup_logging(level: str) -> None:

@@ -168,3 +168,23 @@ def test_chat_cancel_keeps_its_dialog_meaning(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "Okay, stopped. Your answers so far are saved — say start whenever you want to continue." in out.stdout
     assert out.stdout.rstrip().endswith("Goodbye — your answers are kept; run skillcoach chat to continue.")
+
+
+def test_bad_setting_is_one_clear_line(tmp_path):
+    out = run(["serve", "--port", "0"], env_extra={"SKILLCOACH_TEAMS": "bogus"}, tmp_path=tmp_path)
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    assert out.stderr.splitlines() == [
+        "skillcoach: bad setting SKILLCOACH_TEAMS='bogus': expected true, false, local or auto"]
+    assert out.stdout == ""
+
+
+def test_bad_setting_in_any_command_and_a_dotenv_file(tmp_path):
+    out = run(["advise", "--role", "journalist"], env_extra={"SKILLCOACH_MIN_GROUP": "five"}, tmp_path=tmp_path)
+    assert out.returncode == 2
+    assert out.stderr.splitlines() == ["skillcoach: bad setting SKILLCOACH_MIN_GROUP='five': expected a whole number"]
+    (tmp_path / ".env").write_text("SKILLCOACH_NUDGE_PERIOD_DAYS=soon\n", encoding="utf-8")
+    out = run(["chat"], tmp_path=tmp_path)
+    assert out.returncode == 2
+    assert out.stderr.splitlines() == [
+        "skillcoach: bad setting SKILLCOACH_NUDGE_PERIOD_DAYS='soon': expected a number of days"]
