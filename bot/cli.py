@@ -5,15 +5,38 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 
 from bot.errors import SkillcoachError
 
 
-def _settings():
-    from bot.settings import Settings
+def version() -> str:
+    """The installed package's version; the one in pyproject.toml when running from a checkout."""
+    from importlib import metadata
 
-    return Settings()
+    try:
+        return metadata.version("skillcoach")
+    except metadata.PackageNotFoundError:
+        import tomllib
+        from pathlib import Path
+
+        pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+        try:
+            return tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"]
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            return "unknown"
+
+
+def _settings():
+    from pydantic import ValidationError
+
+    from bot.settings import Settings, describe_errors
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SkillcoachError(describe_errors(exc)) from None
 
 
 def _setup_logging(level: str) -> None:
@@ -93,6 +116,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="skillcoach", description="A career-growth coach for Slack and Teams.")
+    parser.add_argument("--version", action="version", version=f"skillcoach {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("chat", help="talk to the coach in the terminal (embedded store, no credentials)")
@@ -151,7 +175,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # the reader went away (`skillcoach advise … | head -1`): stop quietly. Point stdout at devnull so
+        # the flush at interpreter exit cannot raise again (https://docs.python.org/3/library/signal.html).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except SkillcoachError as exc:
         print(f"skillcoach: {exc}", file=sys.stderr)
         return 2

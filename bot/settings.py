@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BeforeValidator, Field
+from pydantic import AliasChoices, BeforeValidator, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -83,3 +83,34 @@ class Settings(BaseSettings):
     @property
     def admin_emails(self) -> set[str]:
         return {e.strip().lower() for e in self.admins.split(",") if e.strip()}
+
+
+# what a setting accepts, where pydantic's own message does not say it plainly
+_ACCEPTED = {
+    "teams_enabled": "true, false, local or auto",
+    "nudge_period_days": "a number of days",
+    "nudge_lease": "a number of seconds",
+    "min_group_size": "a whole number",
+}
+
+
+def _env_name(field: str) -> str:
+    info = Settings.model_fields.get(field)
+    alias = getattr(info, "validation_alias", None) if info else None
+    choices = getattr(alias, "choices", None)
+    return str(choices[0]) if choices else field
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """One line for each rejected setting: the variable, the value and what is accepted."""
+    known = {_env_name(name).lower(): name for name in Settings.model_fields}
+    known.update({name: name for name in Settings.model_fields})
+    lines = []
+    for err in exc.errors():
+        loc = str(err["loc"][0]) if err.get("loc") else ""
+        field = known.get(loc.lower(), loc)  # environment names are case-insensitive
+        env = _env_name(field) if field in Settings.model_fields else loc
+        accepted = _ACCEPTED.get(field) or err.get("msg", "").removeprefix("Input should be ").split(",")[0]
+        value = err.get("input")
+        lines.append(f"bad setting {env}={value!r}: expected {accepted}")
+    return "\n".join(lines) or str(exc).splitlines()[0]

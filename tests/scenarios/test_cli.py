@@ -79,3 +79,112 @@ def test_advise_text_and_errors(tmp_path):
     assert "flurbing" in out.stdout
     bad = run(["advise", "--role", "journalist", "--goal", "switch"], tmp_path=tmp_path)
     assert bad.returncode == 2 and "--target" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def _pyproject_version():
+    import tomllib
+
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+
+
+def test_version(tmp_path):
+    out = run(["--version"], tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == f"skillcoach {_pyproject_version()}\n"
+    assert out.stderr == ""
+
+
+def test_version_falls_back_to_pyproject_when_not_installed(monkeypatch):
+    from importlib import metadata
+
+    from bot import cli
+
+    def missing(name):
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metadata, "version", missing)
+    assert cli.version() == _pyproject_version()
+
+
+def test_advise_into_a_closed_pipe_exits_quietly(tmp_path):
+    """`skillcoach advise … | head -1`: the reader goes away after one line; no traceback, exit 0."""
+    import fcntl
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "Microsoft", "DATABASE_URL"))}
+    env["SKILLCOACH_DB"] = str(tmp_path / "db")
+    env.pop("SKILLCOACH_ORG", None)
+    read_end, write_end = os.pipe()
+    # a small pipe: the plan (about 6 kB of JSON) cannot all fit before the reader closes it
+    fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "advise", "--role", "journalist", "--goal", "switch",
+         "--target", "software developer", "--json"],
+        stdout=write_end, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, cwd=tmp_path, env=env)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as reader:
+        first = reader.readline()
+    _, err = proc.communicate(timeout=120)
+    assert first == b"{\n"
+    assert b"Traceback" not in err and b"BrokenPipeError" not in err, err.decode()
+    assert err == b""
+    assert proc.returncode == 0
+
+
+def test_chat_opening_line_names_the_way_out(tmp_path):
+    out = run(["chat"], stdin="", tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0] == "skillcoach chat — type quit or exit (or press Ctrl-D) to leave."
+    assert "Traceback" not in out.stderr
+
+
+def test_chat_help_names_the_way_out(tmp_path):
+    out = run(["chat"], stdin="help\n", tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "• *cancel* — stop what we're doing" not in out.stdout       # rendered without the * markers
+    assert "• cancel — stop what we're doing" in out.stdout
+    assert out.stdout.rstrip().endswith("In this terminal: type quit or exit (or press Ctrl-D) to leave the chat.")
+
+
+def test_chat_quit_and_exit_leave_with_a_goodbye(tmp_path):
+    for word in ("quit", "exit", "  Quit  ", "/exit"):
+        # the line after the way out is never read as a message
+        out = run(["chat"], stdin=f"1\n{word}\nmy plan\n", tmp_path=tmp_path)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.rstrip().endswith("Goodbye — your answers are kept; run skillcoach chat to continue."), word
+        assert out.stdout.count("Goodbye") == 1
+        assert "Okay, stopped." not in out.stdout                        # leaving is not the dialog's cancel
+        assert "Traceback" not in out.stderr
+
+
+def test_chat_end_of_input_leaves_quietly(tmp_path):
+    out = run(["chat"], stdin="1\n", tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "Goodbye" not in out.stdout
+    assert "Traceback" not in out.stderr
+
+
+def test_chat_cancel_keeps_its_dialog_meaning(tmp_path):
+    out = run(["chat"], stdin="1\ncancel\nquit\n", tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "Okay, stopped. Your answers so far are saved — say start whenever you want to continue." in out.stdout
+    assert out.stdout.rstrip().endswith("Goodbye — your answers are kept; run skillcoach chat to continue.")
+
+
+def test_bad_setting_is_one_clear_line(tmp_path):
+    out = run(["serve", "--port", "0"], env_extra={"SKILLCOACH_TEAMS": "bogus"}, tmp_path=tmp_path)
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    assert out.stderr.splitlines() == [
+        "skillcoach: bad setting SKILLCOACH_TEAMS='bogus': expected true, false, local or auto"]
+    assert out.stdout == ""
+
+
+def test_bad_setting_in_any_command_and_a_dotenv_file(tmp_path):
+    out = run(["advise", "--role", "journalist"], env_extra={"SKILLCOACH_MIN_GROUP": "five"}, tmp_path=tmp_path)
+    assert out.returncode == 2
+    assert out.stderr.splitlines() == ["skillcoach: bad setting SKILLCOACH_MIN_GROUP='five': expected a whole number"]
+    (tmp_path / ".env").write_text("SKILLCOACH_NUDGE_PERIOD_DAYS=soon\n", encoding="utf-8")
+    out = run(["chat"], tmp_path=tmp_path)
+    assert out.returncode == 2
+    assert out.stderr.splitlines() == [
+        "skillcoach: bad setting SKILLCOACH_NUDGE_PERIOD_DAYS='soon': expected a number of days"]
