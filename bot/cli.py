@@ -45,6 +45,8 @@ def _setup_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # bm25s sets its own logger to DEBUG ("Building index ..."): an operator sees it only when asking for DEBUG
+    logging.getLogger("bm25s").setLevel(logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING)
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
