@@ -38,8 +38,10 @@ import zlib
 from collections import Counter
 from typing import Any
 
+from bot.intros import HISTORY
 from bot.org import caller_of, person_of, team_for
 from bot.people import Person
+from bot.store import EMAILS
 from bot.messages import Report as T
 from bot.types import Card, CardSection, Incoming, Reply
 
@@ -58,16 +60,14 @@ async def team_profiles(coach, people: list[Person]) -> dict[str, dict[str, Any]
 
 
 async def helped_emails(coach, emails: set[str]) -> set[str]:
-    """Who among `emails` has an accepted introduction (found a mentor, peer coach or host)."""
-    from bot.intros import INTROS
-
-    out: set[str] = set()
-    async for record in coach.store.scan(INTROS):
-        data = record.data
-        requester = str((data.get("requester") or {}).get("email") or "").lower()
-        if data.get("status") == "accepted" and requester in emails:
-            out.add(requester)
-    return out
+    """Who among `emails` has an accepted introduction (found a mentor, peer coach or host): read by key
+    (the email index, then each of their introduction histories), so the cost grows with the team, not
+    with the introductions stored."""
+    wanted = sorted(emails)
+    index = await coach.store.get_many([(EMAILS, e) for e in wanted])
+    keys = [(email, key) for email, rec in zip(wanted, index) if rec for key in rec.data.get("keys", [])]
+    histories = await coach.store.get_many([(HISTORY, key) for _, key in keys])
+    return {email for (email, _), rec in zip(keys, histories) if rec is not None and rec.data.get("accepted")}
 
 
 def aggregate(coach, profiles: dict[str, dict[str, Any]], helped: set[str]) -> dict[str, Any]:

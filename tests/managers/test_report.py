@@ -61,8 +61,8 @@ async def test_five_people_show_no_small_part(make_coach):
     coach = make_coach()
     await team_with(coach, 5)   # 3 upskilling, 1 reskilling, 1 without a plan; 1 found a mentor
     # one of them found a mentor (an accepted introduction)
-    await coach.store.put(intros.INTROS, "i1", {"status": "accepted", "requester": {"email": report_email(14)}})
-    await coach.store.put(intros.INTROS, "i2", {"status": "declined", "requester": {"email": report_email(15)}})
+    await coach.store.put(intros.HISTORY, f"slack:{slack_id(report_email(14))}", {"accepted": ["i1"], "tried": {}})
+    await coach.store.put(intros.HISTORY, f"slack:{slack_id(report_email(15))}", {"accepted": [], "tried": {}})
     replies = await coach.handle(cmd("team-skills", user=MANAGER_B))
     card = replies[0].card
     assert card is not None and card.kind == "report"
@@ -108,9 +108,12 @@ async def ten_people(coach) -> None:
 async def test_a_group_whose_parts_are_all_large_shows_its_numbers(make_coach):
     coach = make_coach()
     await ten_people(coach)
+    for n in TEAM_B[:5]:   # five of them found a mentor
+        await coach.store.put(intros.HISTORY, f"slack:{slack_id(report_email(n))}", {"accepted": [f"i{n}"]})
     card = (await coach.handle(cmd("team-skills", user=MANAGER_B)))[0].card
     facts = {label: value for section in card.sections for label, value in section.facts}
     assert card.summary == "10 people who agreed to share"
+    assert facts["Found a mentor, peer coach or shadowing host"] == "5 of 10"
     assert facts["Have a plan"] == HELD              # "without a plan" is 0 of 10: a part below 5
     assert facts["Upskilling (growing in their role)"] == HELD
     assert facts["Reskilling (moving to a new role)"] == HELD
