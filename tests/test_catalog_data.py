@@ -135,6 +135,20 @@ def test_adjacent_roles_point_both_ways_often(catalog):
     assert mutual / len(pairs) >= 0.6
 
 
+ONLINE_PLATFORMS = {
+    "coursera", "edx", "linkedin learning", "udemy", "futurelearn", "hubspot academy", "canva design school",
+    "domestika", "interaction design foundation", "corporate finance institute", "linux foundation training",
+}
+
+
+def test_no_learning_option_has_a_generic_provider(catalog):
+    generic = sorted(o.id for o in catalog.learning.values() if o.provider.strip().lower() == "online course")
+    assert generic == []
+    on_platforms = [o for o in catalog.learning.values() if o.provider.strip().lower() in ONLINE_PLATFORMS]
+    assert on_platforms
+    assert sorted(o.id for o in on_platforms if not o.url.startswith("https://")) == []
+
+
 # -- no ambiguity between entries ------------------------------------------------------------------
 
 def _owners(entries, phrases_of):
