@@ -11,7 +11,7 @@ from bot.errors import SkillcoachError
 from bot.matching import is_confident
 from bot.plans import plan_card
 from bot.recommend import Plan, Recommender, RoleRef, is_senior
-from bot.types import card_text
+from bot.types import card_text, plain_text
 
 
 def advise(recommender: Recommender, role_text: str, skills_text: str = "", goal: str = "grow",
@@ -78,7 +78,7 @@ def run_advise(settings, args) -> int:
         json.dump(out, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
-    sys.stdout.write(card_text(plan_card(plan.as_dict())) + "\n")
+    sys.stdout.write(plain_text(card_text(plan_card(plan.as_dict()))) + "\n")
     if extra["skills_unknown"]:
         sys.stdout.write(f"\n(skills not recognised: {', '.join(extra['skills_unknown'])})\n")
     if extra["note"]:

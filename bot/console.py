@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import sys
 
-from bot.types import Incoming, Reply, numbered_text
+from bot.types import Incoming, Reply, numbered_text, plain_text
 from dialogs.words import G, global_command
 
 
-_BOLD = re.compile(r"\*([^*\n]+)\*")
 
 # Leaving the terminal chat. The dialog reads `quit` and `exit` as *cancel* (stop the interview); in the
 # terminal, typed alone on a line, they end the chat instead (the answers are kept). `cancel` and `stop`
@@ -29,7 +27,7 @@ def is_leave(text: str) -> bool:
 
 def render(reply: Reply) -> str:
     """Plain text for a terminal: choices as numbered lines, *bold* markers dropped."""
-    text = _BOLD.sub(r"\1", numbered_text(reply))
+    text = plain_text(numbered_text(reply))
     if reply.attachment is not None:
         text += "\n" + json.dumps(reply.attachment, indent=2, ensure_ascii=False, default=str)
     return text

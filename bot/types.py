@@ -7,6 +7,8 @@ numbered plain text where it cannot.
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,6 +99,14 @@ def numbered_text(reply: Reply) -> str:
             parts.append("(pick any: numbers or names separated by commas; 'none' for none)")
         parts.extend(f"{i}. {c.label}" for i, c in enumerate(reply.choices, 1))
     return "\n".join(parts)
+
+
+_BOLD = re.compile(r"\*([^*\n]+)\*")
+
+
+def plain_text(text: str) -> str:
+    """Text without Slack's *bold* marks, for the terminal and other plain-text outputs."""
+    return _BOLD.sub(r"\1", text)
 
 
 def card_text(card: Card) -> str:

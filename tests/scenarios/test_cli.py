@@ -77,6 +77,7 @@ def test_advise_text_and_errors(tmp_path):
     assert "Digital marketing trends" in out.stdout
     assert "Data analytics" not in out.stdout.split("Skills to build")[1].split("At a glance")[0]
     assert "flurbing" in out.stdout
+    assert "*" not in out.stdout                      # plain text: none of Slack's *bold* marks
     bad = run(["advise", "--role", "journalist", "--goal", "switch"], tmp_path=tmp_path)
     assert bad.returncode == 2 and "--target" in bad.stderr and "Traceback" not in bad.stderr
 
