@@ -92,21 +92,15 @@ def aggregate(coach, profiles: dict[str, dict[str, Any]], helped: set[str]) -> d
     }
 
 
-def shown_parts(parts: list[int], k: int) -> list[str] | None:
-    """The parts of one split of the group as they may be shown: exact when every part holds at
-    least k people, else None (the caller words each part with `held_back`)."""
-    return [str(n) for n in parts] if all(n >= k for n in parts) else None
-
-
 def held_back(k: int) -> str:
     return f"not shown (fewer than {k} on one side)"
 
 
 def split(parts: list[int], k: int) -> list[str]:
-    """Every part of a split the same way when one is held back: a number for one part would, with
-    the group's size and the other parts, narrow down the small one."""
-    exact = shown_parts(parts, k)
-    return exact if exact is not None else [held_back(k)] * len(parts)
+    """A split of the group as it may be shown: its numbers when every part holds at least k people,
+    else every part the same way (a number for one part would, with the group's size and the other
+    parts, narrow down the small one)."""
+    return [str(n) for n in parts] if all(n >= k for n in parts) else [held_back(k)] * len(parts)
 
 
 def visible_figures(stats: dict[str, Any], k: int) -> dict[str, Any]:
@@ -119,21 +113,15 @@ def visible_figures(stats: dict[str, Any], k: int) -> dict[str, Any]:
     progress_split = split([stats["progressing"], n - stats["progressing"]], k)
     skills = []
     for name, count in stats["building"]:
-        if count < k:
-            continue  # ranked by count: the rest are smaller still
+        if count < k or len(skills) == TOP_SKILLS:
+            break  # ranked by count: the rest are smaller still
         skills.append((name, str(count) if n - count >= k else f"{k} or more"))
-        if len(skills) == TOP_SKILLS:
-            break
-    exact_progress = shown_parts([stats["progressing"], n - stats["progressing"]], k) is not None
+    splits = (plan_split, path_split, helped_split, progress_split)
     return {
         "with_plan": plan_split[0], "upskill": path_split[0], "reskill": path_split[1],
         "helped": helped_split[0], "progressing": progress_split[0], "skills": skills,
-        "skills_done": (stats["skills_done"], stats["skills_total"]) if exact_progress else None,
-        "held_back": any(x is None for x in (
-            shown_parts([with_plan, n - with_plan], k),
-            shown_parts([stats["upskill"], stats["reskill"], n - with_plan], k),
-            shown_parts([stats["helped"], n - stats["helped"]], k),
-            shown_parts([stats["progressing"], n - stats["progressing"]], k))),
+        "skills_done": (stats["skills_done"], stats["skills_total"]) if progress_split[0].isdigit() else None,
+        "held_back": any(not figure[0].isdigit() for figure in splits),
     }
 
 
