@@ -9,8 +9,6 @@ import sys
 from bot.types import Incoming, Reply, numbered_text, plain_text
 from dialogs.words import G, global_command
 
-
-
 # Leaving the terminal chat. The dialog reads `quit` and `exit` as *cancel* (stop the interview); in the
 # terminal, typed alone on a line, they end the chat instead (the answers are kept). `cancel` and `stop`
 # keep their dialog meaning.

@@ -12,8 +12,9 @@ Privacy rules (k = `settings.min_group_size`, default 5):
 * every figure splits the group into parts (with a plan / without; upskilling / reskilling / no plan;
   found help / not; finished a skill / not; building a skill / not). A figure's numbers are shown only
   when every one of its parts holds at least k people; otherwise every part of it reads "not shown",
-  so neither a small part nor its complement can be worked out (complementary suppression). A skill is listed only when k or more people build it, with its count only when k or
-  more people do not; the skills-done total is shown only when the progress split is;
+  so neither a small part nor its complement can be worked out (complementary suppression). A skill
+  is listed only when k or more people build it, with its count only when k or more people do not;
+  the skills-done total is shown only when the progress split is;
 * scopes: a scope whose consenting people differ from a larger scope the caller may ask for (their
   reporting tree, an admin's organisation) by fewer than k is not shown; the larger one is shown
   instead, so two reports can never be subtracted to single out a few people.
@@ -130,9 +131,10 @@ def _of(value: str, n: int) -> str:
 
 
 def report_card(stats: dict[str, Any], scope_title: str, image_url: str | None = None, *, k: int = 5,
-                note: str | None = None) -> Card:
+                note: str | None = None, fig: dict[str, Any] | None = None) -> Card:
+    """The card of `stats`; `fig` is `visible_figures(stats, k)` when the caller has it already."""
     n = stats["group"]
-    fig = visible_figures(stats, k)
+    fig = fig or visible_figures(stats, k)
     if fig["skills_done"] is not None:
         done, total = fig["skills_done"]
         pct = round(100 * done / total) if total else 0
@@ -197,14 +199,14 @@ async def team_skills_command(coach, incoming: Incoming, person: Person | None) 
         return [Reply(T.TOO_FEW.format(min=minimum, scope=scope))]
     helped = await helped_emails(coach, set(profiles))
     stats = aggregate(coach, profiles, helped)
+    fig = visible_figures(stats, minimum)
     image_url = None
     try:
-        image_url = await chart_url(coach, [(name, int(c)) for name, c in visible_figures(stats, minimum)["skills"]
-                                            if c.isdigit()])
+        image_url = await chart_url(coach, [(name, int(c)) for name, c in fig["skills"] if c.isdigit()])
     except Exception:  # the chart is a nicety: the report goes out without it
         log.exception("could not draw the team chart; sending the report without it")
     title = "the organisation" if scope == "your organisation" else scope
-    return [Reply(T.INTRO_TEXT.format(scope=scope), card=report_card(stats, title, image_url, k=minimum, note=note))]
+    return [Reply(T.INTRO_TEXT.format(scope=scope), card=report_card(stats, title, image_url, k=minimum, note=note, fig=fig))]
 
 
 SCOPE_NAMES = {(False, "team"): "your team", (False, "tree"): "your reporting tree",
