@@ -1,5 +1,5 @@
 """Background work that runs inside the server: org file reloads, nudge delivery, schedules,
-introduction expiry."""
+introduction expiry, team report snapshots."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ from aiohttp import web
 from bot.intros import expiry_task
 from bot.nudges import schedule_task, worker_task
 from bot.org import watch_org_file
+from bot.snapshot import snapshot_task
 
 log = logging.getLogger("skillcoach.background")
 
 # Each task factory takes the coach and returns a coroutine that runs until cancelled.
-TASKS: list[Callable[..., Awaitable[None]]] = [watch_org_file, worker_task, schedule_task, expiry_task]
+TASKS: list[Callable[..., Awaitable[None]]] = [watch_org_file, worker_task, schedule_task, expiry_task, snapshot_task]
 
 
 def attach_background(app: web.Application, coach) -> None:

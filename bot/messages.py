@@ -296,6 +296,7 @@ class Report:
         "Where a figure is not shown, one side of it holds fewer than {k} people: its number would single "
         "them out, or let them be worked out from the other numbers."
     )
+    TAKEN = "Figures as of {day}, {time}; counted {every}, next on {next}."
     SCOPE_WIDENED = (
         "You asked for {asked}; it differs from {shown} by fewer than {k} people who share, so the two could "
         "be compared to single someone out. Here is {shown} instead."

@@ -75,6 +75,10 @@ class Directory:
             queue.extend(self._reports.get(person.email.lower(), []))
         return out
 
+    def managers(self) -> list[str]:
+        """The lower-case emails of everyone with at least one report, sorted."""
+        return sorted(self._reports)
+
     def is_manager(self, email: str | None) -> bool:
         return bool(email) and bool(self._reports.get(email.lower()))
 

@@ -24,8 +24,9 @@ store and served by the app at ``GET /charts/<token>.png``) when a public base U
 (``settings.public_url``) and at least two skills are listed; `add_routes(app)` mounts that route.
 
 Scope: direct reports by default, the whole reporting tree with `--all` (an admin with `--all`: the
-whole organisation). Profiles are found through the email index
-(`Coach.profiles_by_email`): one read of the team's entries, never a scan of everyone's profiles.
+whole organisation). The counts come from the caller's snapshot (`bot/snapshot.py`), taken once per
+period rather than on each request, so two reports cannot be subtracted to see one person's change;
+the card says when its figures were taken.
 """
 
 from __future__ import annotations
@@ -34,63 +35,18 @@ import base64
 import logging
 import re
 import struct
+import time
 import uuid
 import zlib
-from collections import Counter
 from typing import Any
 
-from bot.intros import HISTORY
-from bot.org import caller_of, person_of, team_for
-from bot.people import Person
-from bot.store import EMAILS
 from bot.messages import Report as T
+from bot.org import caller_of, person_of
+from bot.people import Person
+from bot.snapshot import TOP_SKILLS, available_scopes, period_seconds, snapshot_for
 from bot.types import Card, CardSection, Incoming, Reply
 
 log = logging.getLogger("skillcoach.report")
-
-TOP_SKILLS = 5
-
-async def team_profiles(coach, people: list[Person]) -> dict[str, dict[str, Any]]:
-    """The latest profile of each person (by email) who agreed to share: read through the email
-    index, one round trip for the team, whatever the size of the organisation."""
-    found: dict[str, dict[str, Any]] = {}
-    for email, profiles in (await coach.profiles_by_email([p.email for p in people])).items():
-        latest = max(profiles, key=lambda data: float(data.get("updated_at") or 0))
-        found[email] = latest
-    return {email: data for email, data in found.items() if data.get("consent_share") is True}
-
-
-async def helped_emails(coach, emails: set[str]) -> set[str]:
-    """Who among `emails` has an accepted introduction (found a mentor, peer coach or host): read by key
-    (the email index, then each of their introduction histories), so the cost grows with the team, not
-    with the introductions stored."""
-    wanted = sorted(emails)
-    index = await coach.store.get_many([(EMAILS, e) for e in wanted])
-    keys = [(email, key) for email, rec in zip(wanted, index) if rec for key in rec.data.get("keys", [])]
-    histories = await coach.store.get_many([(HISTORY, key) for _, key in keys])
-    return {email for (email, _), rec in zip(keys, histories) if rec is not None and rec.data.get("accepted")}
-
-
-def aggregate(coach, profiles: dict[str, dict[str, Any]], helped: set[str]) -> dict[str, Any]:
-    """The raw counts over the group (never shown as they are: `report_card` applies the rules)."""
-    plans = [p["plan"] for p in profiles.values() if p.get("plan")]
-    paths = Counter(plan.get("path") for plan in plans)
-    building: Counter[str] = Counter()
-    done = total = progressing = 0
-    for plan in plans:
-        skills = plan.get("skills") or []
-        ids = {s.get("id") for s in skills if not s.get("done") and s.get("id")}
-        building.update(ids)
-        finished = sum(1 for s in skills if s.get("done"))
-        done += finished
-        total += len(skills)
-        progressing += finished > 0
-    ranked = [(coach.catalog.skill_name(sid), n) for sid, n in sorted(building.items(), key=lambda kv: (-kv[1], kv[0]))]
-    return {
-        "group": len(profiles), "with_plan": len(plans), "upskill": paths.get("upskill", 0),
-        "reskill": paths.get("reskill", 0), "building": ranked, "helped": len(helped & set(profiles)),
-        "skills_done": done, "skills_total": total, "progressing": progressing,
-    }
 
 
 def held_back(k: int) -> str:
@@ -131,7 +87,7 @@ def _of(value: str, n: int) -> str:
 
 
 def report_card(stats: dict[str, Any], scope_title: str, image_url: str | None = None, *, k: int = 5,
-                note: str | None = None, fig: dict[str, Any] | None = None) -> Card:
+                note: str | None = None, fig: dict[str, Any] | None = None, when: str | None = None) -> Card:
     """The card of `stats`; `fig` is `visible_figures(stats, k)` when the caller has it already."""
     n = stats["group"]
     fig = fig or visible_figures(stats, k)
@@ -167,6 +123,8 @@ def report_card(stats: dict[str, Any], scope_title: str, image_url: str | None =
         notes.append(note)
     if notes:
         sections.append(CardSection("About these figures", lines=tuple(notes)))
+    if when:
+        sections.append(CardSection("When", lines=(when,)))
     return Card(
         title=f"Team skills — {scope_title}", summary=f"{n} people who agreed to share",
         sections=tuple(sections), image_url=image_url,
@@ -189,16 +147,16 @@ async def team_skills_command(coach, incoming: Incoming, person: Person | None) 
     if not scopes.get(wanted):
         return [Reply(T.NO_TEAM)]
     minimum = int(coach.settings.min_group_size)
-    consenting = {name: await team_profiles(coach, people) for name, people in scopes.items()}
-    chosen = scope_to_show(wanted, {name: set(found) for name, found in consenting.items()}, minimum)
+    snap = await snapshot_for(coach, caller)
+    counted = snap["scopes"]
+    chosen = scope_to_show(wanted, {name: counted[name]["group"] for name in counted}, snap.get("tree_adds", 0), minimum)
     note = T.SCOPE_WIDENED.format(k=minimum, asked=SCOPE_NAMES[caller.is_admin, wanted],
                                   shown=SCOPE_NAMES[caller.is_admin, chosen]) if chosen != wanted else None
     scope = SCOPE_NAMES[caller.is_admin, chosen]
-    profiles = consenting[chosen]
-    if len(profiles) < minimum:
-        return [Reply(T.TOO_FEW.format(min=minimum, scope=scope))]
-    helped = await helped_emails(coach, set(profiles))
-    stats = aggregate(coach, profiles, helped)
+    when = taken_line(coach, float(snap["taken_at"]), float(snap["period"]))
+    stats = counted[chosen]
+    if stats["group"] < minimum:
+        return [Reply(T.TOO_FEW.format(min=minimum, scope=scope) + " " + when)]
     fig = visible_figures(stats, minimum)
     image_url = None
     try:
@@ -206,33 +164,34 @@ async def team_skills_command(coach, incoming: Incoming, person: Person | None) 
     except Exception:  # the chart is a nicety: the report goes out without it
         log.exception("could not draw the team chart; sending the report without it")
     title = "the organisation" if scope == "your organisation" else scope
-    return [Reply(T.INTRO_TEXT.format(scope=scope), card=report_card(stats, title, image_url, k=minimum, note=note, fig=fig))]
+    card = report_card(stats, title, image_url, k=minimum, note=note, fig=fig, when=when)
+    return [Reply(T.INTRO_TEXT.format(scope=scope), card=card)]
+
+
+def _day(ts: float) -> str:
+    return time.strftime("%a %d %b %Y", time.gmtime(ts)).replace(" 0", " ")
+
+
+def taken_line(coach, taken_at: float, period: float) -> str:
+    """When the figures were counted and when they are next (the card and the "too few" answer say it)."""
+    stamp = time.strftime("%H:%M UTC", time.gmtime(taken_at))
+    return T.TAKEN.format(day=_day(taken_at), time=stamp, every=_every(coach), next=_day(period + period_seconds(coach)))
+
+
+def _every(coach) -> str:
+    days = float(coach.settings.report_refresh_days)
+    return {7.0: "once a week", 1.0: "once a day"}.get(days, f"every {days:g} days")
 
 
 SCOPE_NAMES = {(False, "team"): "your team", (False, "tree"): "your reporting tree",
                (True, "team"): "your team", (True, "tree"): "your organisation"}
 
 
-def available_scopes(coach, caller) -> dict[str, list[Person]]:
-    """The scopes a caller may ask for, smallest first: their team, and their whole reporting tree (an
-    admin's: the organisation) when it is larger."""
-    scopes: dict[str, list[Person]] = {}
-    team = team_for(coach, caller, whole_tree=False)
-    if team:
-        scopes["team"] = team
-    tree = team_for(coach, caller, whole_tree=True)
-    if tree and {p.email for p in tree} != {p.email for p in team}:
-        scopes["tree"] = tree
-    return scopes
-
-
-def scope_to_show(wanted: str, consenting: dict[str, set[str]], k: int) -> str:
-    """The asked-for scope, unless a larger available scope differs from it by 1 … k-1 consenting
-    people: then the larger one (shown alone, the two can never be subtracted)."""
-    if wanted == "team" and "tree" in consenting:
-        extra = len(consenting["tree"] - consenting["team"])
-        if 0 < extra < k:
-            return "tree"
+def scope_to_show(wanted: str, sharing: dict[str, int], tree_adds: int, k: int) -> str:
+    """The asked-for scope, unless a larger available scope adds 1 … k-1 sharing people to it: then the
+    larger one (shown alone, the two can never be subtracted). `sharing`: each scope's sharing people."""
+    if wanted == "team" and "tree" in sharing and 0 < tree_adds < k:
+        return "tree"
     return wanted
 
 

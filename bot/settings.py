@@ -72,6 +72,9 @@ class Settings(BaseSettings):
         0, validation_alias=AliasChoices("SKILLCOACH_NUDGE_LEASE", "nudge_lease")
     )  # seconds a process holds a claimed nudge before another may take it over (0: 120 s)
     min_group_size: int = Field(5, validation_alias=AliasChoices("SKILLCOACH_MIN_GROUP", "min_group_size"))
+    report_refresh_days: float = Field(
+        7, gt=0, validation_alias=AliasChoices("SKILLCOACH_REPORT_REFRESH_DAYS", "report_refresh_days")
+    )  # the team report's figures are counted from a snapshot taken this often (weekly: Mondays 00:00 UTC)
     log_level: str = Field("INFO", validation_alias=AliasChoices("SKILLCOACH_LOG_LEVEL", "log_level"))
 
     @property
@@ -91,6 +94,7 @@ _ACCEPTED = {
     "nudge_period_days": "a number of days",
     "nudge_lease": "a number of seconds",
     "min_group_size": "a whole number",
+    "report_refresh_days": "a number of days greater than 0",
 }
 
 

@@ -89,6 +89,8 @@ def check_event(payload: dict[str, Any]) -> None:
     if not isinstance(kind, str) or kind not in EVENT_TYPES:
         raise BadRequest("unsupported request type")
     _check_common(payload)
+    if "event" in payload and not isinstance(payload["event"], dict):
+        raise BadRequest("'event' must be an object")
     if kind == "url_verification":
         if not _is_str(payload.get("challenge")):
             raise BadRequest("'challenge' is missing")

@@ -8,7 +8,7 @@ from bot import intros
 from bot.store import PROFILES
 from bot.types import card_text
 
-from .conftest import cmd, report_email, slack_id
+from .conftest import Clock, cmd, report_email, slack_id
 
 MANAGER_B = slack_id("manager-b@")
 TEAM_B = list(range(13, 23))
@@ -47,14 +47,19 @@ async def team_with(coach, consenting: int) -> None:
         await add_profile(coach, n, consent=False, the_plan=plan("reskill", [("leadership", False)]))
 
 
+# Wednesday 2 December 2026, 15:30 UTC: in the weekly period that began on Monday 30 November
+WEDNESDAY = 1_796_225_400.0
+
+
 async def test_four_people_show_nothing(make_coach):
-    coach = make_coach()
+    coach = make_coach(clock=Clock(WEDNESDAY))
     await team_with(coach, 4)
     replies = await coach.handle(cmd("team-skills", user=MANAGER_B))
     assert len(replies) == 1 and replies[0].card is None
-    text = replies[0].text
+    text, when = replies[0].text.split(" Figures as of ")
     assert text.startswith("Fewer than 5 people in your team have agreed to share")
     assert set(re.findall(r"\d+", text)) == {"5"}         # not even how many agreed
+    assert when == "Wed 2 Dec 2026, 15:30 UTC; counted once a week, next on Mon 7 Dec 2026."
 
 
 async def test_five_people_show_no_small_part(make_coach):
@@ -77,8 +82,8 @@ async def test_five_people_show_no_small_part(make_coach):
     assert facts["People who finished at least one skill"] == HELD
     top = next(s for s in card.sections if s.heading == "Skills most being built").lines
     assert top == ("• No skill is being built by 5 or more people yet",)
-    everything = replies[0].text + card_text(card)
-    assert set(re.findall(r"\d+", everything)) == {"5"}   # the group's size and k only
+    everything = replies[0].text + card_text(card).replace(when_of(card), "")
+    assert set(re.findall(r"\d+", everything)) == {"5"}   # the group's size and k only (and the date)
     assert "Report" not in everything and "@example.com" not in everything   # no names, no emails
     about = next(s for s in card.sections if s.heading == "About these figures").lines
     assert about[0].startswith("Where a figure is not shown, one side of it holds fewer than 5 people")
@@ -293,3 +298,95 @@ def test_no_part_of_fewer_than_k_can_be_read_from_the_card(team):
         assert true in values
         for side in (values, [n - v for v in values]):
             assert not (len(set(side)) == 1 and 0 < side[0] < K), (name, label)
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(st.integers(0, 40), st.integers(0, 40), st.integers(2, 8))
+def test_two_scopes_that_differ_by_fewer_than_k_are_never_both_shown(team_sharing, tree_adds, k):
+    from bot.report import scope_to_show
+
+    sharing = {"team": team_sharing, "tree": team_sharing + tree_adds}
+    shown = {scope_to_show(asked, sharing, tree_adds, k) for asked in ("team", "tree")}
+    # what a manager can get by asking for each scope: one scope, or two that differ by 0 or k or more
+    assert len(shown) == 1 or tree_adds == 0 or tree_adds >= k, (team_sharing, tree_adds, k, shown)
+    assert "tree" in shown                               # the larger scope is always the one kept
+
+
+# -- snapshots: the figures are counted once per period, never live on a request -----------------------
+def facts_of(card) -> dict[str, str]:
+    return {label: value for section in card.sections for label, value in section.facts}
+
+
+def when_of(card) -> str:
+    return next(s for s in card.sections if s.heading == "When").lines[0]
+
+
+async def test_a_plan_made_after_the_snapshot_changes_nothing_until_the_next_period(make_coach):
+    clock = Clock(WEDNESDAY)
+    coach = make_coach(clock=clock)
+    await ten_people(coach)
+    first = (await coach.handle(cmd("team-skills", user=MANAGER_B)))[0].card
+    assert facts_of(first)["People who finished at least one skill"] == "5 of 10"
+    assert when_of(first) == "Figures as of Wed 2 Dec 2026, 15:30 UTC; counted once a week, next on Mon 7 Dec 2026."
+    # a sixth person finishes a skill, another stops sharing: the report a day later is the same
+    await add_profile(coach, TEAM_B[1], consent=True, the_plan=plan("upskill", [("sql", True), ("python", False)]))
+    await add_profile(coach, TEAM_B[2], consent=False, the_plan=None, updated_at=20.0)
+    clock.advance(86400)
+    again = (await coach.handle(cmd("team-skills", user=MANAGER_B)))[0].card
+    assert again == first
+    # Monday: a new period, new figures (the one who stopped sharing has left them)
+    clock.now = WEDNESDAY + 4 * 86400 + 8.5 * 3600 + 60   # Mon 7 Dec 2026, 00:01 UTC
+    later = (await coach.handle(cmd("team-skills", user=MANAGER_B)))[0].card
+    assert later.summary == "9 people who agreed to share"
+    assert facts_of(later)["People who finished at least one skill"] == HELD   # 5 of 9: 4 have not
+    assert when_of(later) == "Figures as of Mon 7 Dec 2026, 00:01 UTC; counted once a week, next on Mon 14 Dec 2026."
+
+
+async def test_the_background_snapshot_counts_every_manager_and_admin_at_the_period_start(make_coach):
+    import asyncio
+
+    from bot import snapshot
+
+    clock = Clock(WEDNESDAY)
+    coach = make_coach(clock=clock)
+    await ten_people(coach)
+    task = asyncio.create_task(snapshot.snapshot_task(coach, interval=0.01))
+    try:
+        for _ in range(200):
+            if await coach.store.get(snapshot.TAKEN, "latest"):
+                break
+            await asyncio.sleep(0.01)
+        taken = (await coach.store.get(snapshot.TAKEN, "latest")).data
+        assert taken["taken_at"] == WEDNESDAY and taken["callers"] == len(coach.directory.managers()) + 1
+        stored = (await coach.store.get(snapshot.SNAPSHOTS, "manager-b@example.com")).data
+        assert stored["scopes"]["team"]["group"] == 10 and stored["taken_at"] == WEDNESDAY
+        assert "Report" not in repr(stored) and "@" not in repr(stored["scopes"])   # counts only
+        # a change after the snapshot: the task does not count again within the period
+        await add_profile(coach, TEAM_B[0], consent=False, the_plan=None, updated_at=30.0)
+        clock.advance(3600)
+        await asyncio.sleep(0.05)
+        card = (await coach.handle(cmd("team-skills", user=MANAGER_B)))[0].card
+        assert card.summary == "10 people who agreed to share"
+        assert when_of(card).startswith("Figures as of Wed 2 Dec 2026, 15:30 UTC;")
+        # the next period begins: the task counts everyone again
+        clock.now = WEDNESDAY + 5 * 86400
+        for _ in range(200):
+            if (await coach.store.get(snapshot.TAKEN, "latest")).data["taken_at"] == clock.now:
+                break
+            await asyncio.sleep(0.01)
+        stored = (await coach.store.get(snapshot.SNAPSHOTS, "manager-b@example.com")).data
+        assert stored["taken_at"] == clock.now and stored["scopes"]["team"]["group"] == 9
+    finally:
+        task.cancel()
+
+
+async def test_refresh_period_is_a_setting(make_coach):
+    clock = Clock(WEDNESDAY)
+    coach = make_coach(clock=clock, report_refresh_days=1)
+    await ten_people(coach)
+    card = (await coach.handle(cmd("team-skills", user=MANAGER_B)))[0].card
+    assert when_of(card) == "Figures as of Wed 2 Dec 2026, 15:30 UTC; counted once a day, next on Thu 3 Dec 2026."
+    await add_profile(coach, TEAM_B[0], consent=False, the_plan=None, updated_at=30.0)
+    clock.advance(9 * 3600)                               # Thursday 00:30
+    card = (await coach.handle(cmd("team-skills", user=MANAGER_B)))[0].card
+    assert card.summary == "9 people who agreed to share"
