@@ -148,6 +148,10 @@ MARKED_DONE = "Well done! *{skill}* is marked done — {done} of {total} skills 
 ALREADY_DONE = "*{skill}* was already marked done — {done} of {total} skills complete."
 ALL_DONE = "That's every skill in your plan. Time to celebrate — and maybe say *restart* to set the next goal."
 NO_SUCH_STEP = "I couldn't find \"{text}\" in your plan. Your skills are: {skills}."
+FINISHED_BEFORE_PLAN = (
+    "Well done on finishing {thing}! Once we've made your plan I'll keep track of what you finish — "
+    "let's get through these questions first."
+)
 NO_PLAN_YET = "You don't have a plan yet. Say *start* and I'll make one with you — it takes about two minutes."
 
 HELP = (

@@ -23,7 +23,7 @@ from dialogs import interview as I
 from dialogs import plan_flow as P
 from dialogs.engine import Flow, Step
 from dialogs.states import INTERVIEW_STATES, S
-from dialogs.words import G, global_command, progress_report
+from dialogs.words import G, finished_report, global_command, progress_report
 
 _RESTING = (None, S.IDLE, S.END)
 
@@ -52,8 +52,19 @@ async def global_words(flow: Flow, ctx: Ctx) -> bool:
 
 async def progress_news(flow: Flow, ctx: Ctx) -> bool:
     inc = ctx.incoming
-    if inc.choice is not None or inc.choices is not None or not ctx.profile.get("plan"):
+    if inc.choice is not None or inc.choices is not None:
         return False
+    if not ctx.profile.get("plan"):
+        # "I finished the SQL course" before there is a plan is news, not an answer (nor a role)
+        thing = finished_report(inc.text)
+        if not thing:
+            return False
+        if ctx.state in INTERVIEW_STATES:
+            ctx.say(M.FINISHED_BEFORE_PLAN.format(thing=thing[:80]))
+            await flow.reask(ctx)
+        else:
+            ctx.say(M.NO_PLAN_YET)
+        return True
     thing = progress_report(inc.text)
     if not thing:
         return False

@@ -69,6 +69,17 @@ def global_command(text: str) -> G | None:
     return found
 
 
+# the unmistakable ways to say one finished something ("I did social media for our brand" is a role)
+_FINISHED = re.compile(r"^(?:i\s*)?(?:have\s+|['’]?ve\s+|just\s+|finally\s+)*(?:finished|completed|passed)\s+(.+?)[.!\s]*$",
+                       re.IGNORECASE)
+
+
+def finished_report(text: str) -> str | None:
+    """What someone says they finished, said so plainly that it cannot be an answer to a question."""
+    m = _FINISHED.match(" ".join(text.split()))
+    return m.group(1) if m else None
+
+
 def progress_report(text: str) -> str | None:
     m = _PROGRESS.match(normalise(text))
     return m.group(1) if m else None

@@ -482,3 +482,19 @@ async def test_profiles_are_found_by_email_and_forget_me_removes_the_entry(coach
     await moved.send("forget me")
     await moved.press("Yes")
     assert await coach.store.get(EMAILS, "person-2@example.com") is None  # the email itself is gone too
+
+
+async def test_finishing_something_mid_interview_is_news_not_an_answer(coach):
+    chat = Chat(coach)
+    await chat.send("hi")
+    await chat.press("start")
+    role_question = chat.question() or chat.last[-1]
+    replies = await chat.send("I finished the SQL course")
+    assert replies[0].text == ("Well done on finishing the SQL course! Once we've made your plan I'll keep track "
+                               "of what you finish — let's get through these questions first.")
+    assert replies[-1].text == role_question.text                # the role question, asked again
+    convo = (await coach.store.get(CONVERSATIONS, chat.key)).data
+    assert convo["state"] == "role" and not convo.get("data", {}).get("role")
+    # a description that only sounds like news is still an answer
+    await chat.send("I did social media for our brand")
+    assert "Social media manager" in [c.label for c in chat.question().choices]
