@@ -301,6 +301,27 @@ class Report:
         "be compared to single someone out. Here is {shown} instead."
     )
 
+
+class Charts:
+    """The team report's charts (`bot/charts.py`): titles, labels and alt texts."""
+
+    SKILLS_TITLE = "Skills most being built (people)"
+    SKILLS_ALT = "Bar chart of the skills most being built"
+    PATHS_TITLE = "Upskilling vs reskilling (people)"
+    PATHS_ALT = "Bar chart of how many people are upskilling, reskilling or have no plan yet"
+    UPSKILLING = "Upskilling (growing in their role)"
+    RESKILLING = "Reskilling (moving to a new role)"
+    NO_PLAN = "No plan yet"
+    PROGRESS_TITLE = "Plan progress"
+    PROGRESS_ALT = "Bar chart of the skills done in plans and of the people who finished at least one skill"
+    SKILLS_IN_PLANS = "Skills in plans\n{done} of {total} done"
+    PEOPLE = "People\n{done} of {total} finished a skill"
+    DONE = "done"
+    TO_DO = "to do"
+    FINISHED_ONE = "finished a skill"
+    NOT_YET = "not yet"
+
+
 # the plan's next steps: asking a suggested person for help
 ASK_PERSON = {"mentoring": "Ask {name} to mentor me", "peer_coaching": "Ask {name} to peer-coach me",
               "shadowing": "Ask {name} to let me shadow them"}

@@ -130,10 +130,8 @@ def card_blocks(card: Card) -> list[dict[str, Any]]:
         ]
         for start in range(0, len(facts), MAX_FIELDS):
             blocks.append({"type": "section", "fields": facts[start:start + MAX_FIELDS]})
-    if card.image_url:
-        blocks.append(
-            {"type": "image", "image_url": card.image_url, "alt_text": _cut(card.image_alt or card.title, 2000)}
-        )
+    for url, alt in card.all_images:
+        blocks.append({"type": "image", "image_url": url, "alt_text": _cut(alt or card.title, 2000)})
     return blocks
 
 

@@ -101,9 +101,8 @@ def card_body(card: Card) -> list[dict[str, Any]]:
     ]
     if card.summary:
         body.extend(text_blocks(card.summary, isSubtle=True))
-    if card.image_url:
-        body.append({"type": "Image", "url": card.image_url, "altText": card.image_alt or card.title,
-                     "size": "Stretch"})
+    for url, alt in card.all_images:
+        body.append({"type": "Image", "url": url, "altText": alt or card.title, "size": "Stretch"})
     for section in card.sections:
         if section.heading:
             body.append({"type": "TextBlock", "text": teams_markdown(section.heading), "size": "Medium",
