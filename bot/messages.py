@@ -85,7 +85,7 @@ ASK_GOAL = "What's next for you?"
 GOAL_GROW = "Grow in my current role"
 GOAL_SWITCH = "Move to a different role"
 GOAL_UNSURE = "Not sure"
-GOAL_SWITCH_TO = "Understood — you'd like to move into *{title}*."
+GOAL_SWITCH_TO = "Understood — you'd like to become {article} *{role}*."
 
 UNSURE_INTRO = "That's a good question to ask. Here's the difference:"
 UNSURE_AGAIN = "Let's work out which one fits you — three quick questions."
@@ -138,6 +138,7 @@ PLAN_NO_ORG = (
     "load the organisation file (SKILLCOACH_ORG) so I can suggest people. Until then: join the professional "
     "association below or a community of practice in your field, and ask your manager who you could shadow."
 )
+PLAN_SKILL_DONE = "✓ *{skill}* — done"
 PLAN_NO_PEOPLE = "No one is listed yet as a mentor, peer coach or shadowing host for these skills."
 NEXT_STEPS = "What would you like to do next?"
 NEXT_MARK_DONE = "Mark a skill done"

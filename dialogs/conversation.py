@@ -104,8 +104,7 @@ async def _start(flow: Flow, ctx: Ctx) -> None:
     if state is S.IDLE:
         paused = ctx.convo.pop("paused", None)
         if paused in INTERVIEW_STATES or paused == S.WELCOME.value:
-            ctx.say(M.WELCOME_BACK)
-            await flow.enter(ctx, S(paused))
+            await _welcome_back(flow, ctx, S(paused))
             return
         state = None
     if state in (None, S.END):
@@ -122,8 +121,19 @@ async def _start(flow: Flow, ctx: Ctx) -> None:
     if state is S.FORGET_CONFIRM:
         await flow.reask(ctx)
         return
-    ctx.say(M.WELCOME_BACK)
-    await flow.reask(ctx)
+    await _welcome_back(flow, ctx, state)
+
+
+async def _welcome_back(flow: Flow, ctx: Ctx, state: S) -> None:
+    """"Welcome back!" and the question where the conversation was. A typed `start` or `hi` when nothing
+    was answered since the last welcome back gets the question alone; opening the conversation (`/grow`,
+    the terminal chat starting) always welcomes."""
+    open_id = (ctx.convo.get("prompt") or {}).get("id")
+    typed = ctx.incoming.command is None
+    if not (typed and open_id is not None and ctx.convo.get("welcomed_back_at") == open_id):
+        ctx.say(M.WELCOME_BACK)
+    await flow.enter(ctx, state)
+    ctx.convo["welcomed_back_at"] = (ctx.convo.get("prompt") or {}).get("id")
 
 
 # Side commands answer and then ask the open question again, so the interview goes on where it was.
