@@ -3,6 +3,8 @@ mention of each unknown skill, one "Welcome back!" — through the core and thro
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bot.core import Coach
@@ -119,3 +121,24 @@ def test_the_terminal_chat_resumed_says_welcome_back_once(tmp_path):
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("Welcome back!") == 1
     assert again.stdout.count("Sounds like you're a journalist. Is that right?") == 2
+
+
+def test_my_data_in_the_terminal_is_a_file_never_written_over(tmp_path):
+    out = run(["chat"], stdin="my data\nmy data\n", tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr
+    files = sorted(tmp_path.glob("skillcoach-my-data-*.json"), key=lambda f: len(f.name))
+    assert len(files) == 2 and files[1].name == files[0].name.replace(".json", "-2.json")
+    for f in files:
+        assert f"The whole export is in {f}" in out.stdout
+        assert json.loads(f.read_text(encoding="utf-8"))["user"] == "console:local"
+    assert '"user"' not in out.stdout
+
+
+def test_my_data_when_the_file_cannot_be_written_is_given_in_full(tmp_path):
+    from bot.console import save_attachment
+    from bot.mydata import reply
+
+    answer = save_attachment(reply({"user": "console:local", "profiles": None}, 0.0), tmp_path / "missing")
+    first, rest = answer.split("\n", 1)
+    assert first == "I couldn't write the file (No such file or directory), so here it is in full:"
+    assert json.loads(rest) == {"user": "console:local", "profiles": None}
