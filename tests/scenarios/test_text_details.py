@@ -142,3 +142,21 @@ def test_my_data_when_the_file_cannot_be_written_is_given_in_full(tmp_path):
     first, rest = answer.split("\n", 1)
     assert first == "I couldn't write the file (No such file or directory), so here it is in full:"
     assert json.loads(rest) == {"user": "console:local", "profiles": None}
+
+
+async def test_grow_twice_in_a_row_welcomes_once_and_again_after_a_while(catalog):
+    now = [1000.0]
+    coach = Coach(Settings(database_url="memory:"), MemoryStore(), catalog, Directory.of([]),
+                  clock=lambda: now[0], dialog=Conversation())
+    chat = Chat(coach)
+    await chat.send("hi")
+    await chat.press("start")
+    await chat.send("journalist")
+    await chat.send(command="grow")
+    assert chat.texts().count("Welcome back!") == 1
+    now[0] += 60
+    await chat.send(command="grow")          # a second /grow a minute later: the question alone
+    assert "Welcome back!" not in chat.texts() and "Sounds like you're a *journalist*" in chat.texts()
+    now[0] += 3600
+    await chat.send(command="grow")          # an hour later it is a return
+    assert chat.texts().count("Welcome back!") == 1
