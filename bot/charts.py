@@ -159,10 +159,12 @@ def _draw(chart: Bars) -> bytes:
     axes.set_yticks(positions, labels)
     for tick in axes.get_yticklabels():
         tick.set_fontfamily(family)
+        tick.set_parse_math(False)      # a label is text: "$" is a dollar sign, never mathtext
     axes.tick_params(axis="y", length=0, labelsize=FONT_PT, colors=INK)
     if chart.rows:
         axes.set_xticks([])
-    axes.set_title(chart.title, loc="left", fontsize=FONT_PT + 2, fontweight="bold", pad=10, **text)
+    axes.set_title(chart.title, loc="left", fontsize=FONT_PT + 2, fontweight="bold", pad=10, parse_math=False,
+                   **text)
     for side in ("top", "right", "bottom") if chart.rows else ("top", "right"):
         axes.spines[side].set_visible(False)
     axes.grid(False)
