@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
+import os
 import sys
+from pathlib import Path
 
+from bot import messages as M
+from bot import mydata
 from bot.types import Incoming, Reply, numbered_text, plain_text
 from dialogs.words import G, global_command
 
@@ -25,13 +28,33 @@ def is_leave(text: str) -> bool:
 
 def render(reply: Reply) -> str:
     """Plain text for a terminal: choices as numbered lines, *bold* markers dropped."""
-    text = plain_text(numbered_text(reply))
-    if reply.attachment is not None:
-        text += "\n" + json.dumps(reply.attachment, indent=2, ensure_ascii=False, default=str)
-    return text
+    return plain_text(numbered_text(reply))
 
 
-async def run_console(settings, *, user: str = "local", stdin=None, stdout=None) -> int:
+def save_attachment(reply: Reply, folder: Path) -> str:
+    """Write a reply's attachment (the `my data` export) to a new file in `folder` — never over an existing
+    one, readable by its owner only — and say where; if that fails, say why and give it in full."""
+    name = reply.attachment_name or "skillcoach-data.json"
+    stem, suffix = name.rsplit(".", 1) if "." in name else (name, "json")
+    content = mydata.as_json(reply.attachment or {})
+    try:
+        for n in range(1, 1000):
+            path = folder / (name if n == 1 else f"{stem}-{n}.{suffix}")
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                continue
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(content)
+            return plain_text(M.DATA_FILE_WRITTEN.format(path=path))
+        raise FileExistsError(f"{folder / name} and 999 others exist")
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        return plain_text(M.DATA_FILE_FAILED.format(reason=reason)) + "\n" + content.rstrip("\n")
+
+
+async def run_console(settings, *, user: str = "local", stdin=None, stdout=None, folder: Path | None = None) -> int:
+    """The chat loop; a `my data` export is written as a file in `folder` (the current directory)."""
     from bot.server import build_coach
 
     stdin = stdin or sys.stdin
@@ -44,6 +67,8 @@ async def run_console(settings, *, user: str = "local", stdin=None, stdout=None)
     def emit(replies: list[Reply]) -> None:
         for reply in replies:
             stdout.write(render(reply) + "\n")
+            if reply.attachment is not None:
+                stdout.write(save_attachment(reply, folder or Path.cwd()) + "\n")
             if not interactive:
                 stdout.write("\n")
         stdout.flush()

@@ -85,7 +85,7 @@ ASK_GOAL = "What's next for you?"
 GOAL_GROW = "Grow in my current role"
 GOAL_SWITCH = "Move to a different role"
 GOAL_UNSURE = "Not sure"
-GOAL_SWITCH_TO = "Understood — you'd like to move into *{title}*."
+GOAL_SWITCH_TO = "Understood — you'd like to become {article} *{role}*."
 
 UNSURE_INTRO = "That's a good question to ask. Here's the difference:"
 UNSURE_AGAIN = "Let's work out which one fits you — three quick questions."
@@ -138,6 +138,7 @@ PLAN_NO_ORG = (
     "load the organisation file (SKILLCOACH_ORG) so I can suggest people. Until then: join the professional "
     "association below or a community of practice in your field, and ask your manager who you could shadow."
 )
+PLAN_SKILL_DONE = "✓ *{skill}* — done"
 PLAN_NO_PEOPLE = "No one is listed yet as a mentor, peer coach or shadowing host for these skills."
 NEXT_STEPS = "What would you like to do next?"
 NEXT_MARK_DONE = "Mark a skill done"
@@ -184,7 +185,21 @@ FORGET_NO = "No, keep it"
 FORGOTTEN = "Done — everything I kept about you is deleted. If you come back, we'll start fresh."
 FORGET_KEPT = "Okay, nothing was deleted."
 
-MY_DATA = "Here's everything I keep about you:"
+MY_DATA = "Here's everything I keep about you, in the file *{name}* (JSON). In short:"
+DATA_ROLE = "• Your role: {role}"
+DATA_PLAN = "• Your plan: {what}, {total} skills ({done} done)"
+DATA_PLAN_UPSKILL = "upskilling as {title}"
+DATA_PLAN_RESKILL = "reskilling towards {target}"
+DATA_NO_PLAN = "• No plan yet"
+DATA_NO_PROFILE = "• No profile yet: nothing you've told me is kept"
+DATA_SHARING_ON = "• Counted in your manager's team summary (totals for 5 or more people only)"
+DATA_SHARING_OFF = "• Not counted in your manager's team summary"
+DATA_REMINDERS_ON = "• Reminders from your manager: on"
+DATA_REMINDERS_OFF = "• Reminders from your manager: off"
+DATA_INTROS = "• Introduction requests you made or received: {n}"
+DATA_FORGET = "Say *forget me* to delete all of it."
+DATA_FILE_WRITTEN = "The whole export is in {path}"
+DATA_FILE_FAILED = "I couldn't write the file ({reason}), so here it is in full:"
 REMINDERS_OFF = "Reminders are off — your manager's nudges won't reach you. Say *resume reminders* to turn them back on."
 REMINDERS_ON = "Reminders are on again."
 SHARING_ON = (
@@ -305,6 +320,27 @@ class Report:
         "You asked for {asked}; it differs from {shown} by fewer than {k} people who share, so the two could "
         "be compared to single someone out. Here is {shown} instead."
     )
+
+
+class Charts:
+    """The team report's charts (`bot/charts.py`): titles, labels and alt texts."""
+
+    SKILLS_TITLE = "Skills most being built (people)"
+    SKILLS_ALT = "Bar chart of the skills most being built"
+    PATHS_TITLE = "Upskilling vs reskilling (people)"
+    PATHS_ALT = "Bar chart of how many people are upskilling, reskilling or have no plan yet"
+    UPSKILLING = "Upskilling (growing in their role)"
+    RESKILLING = "Reskilling (moving to a new role)"
+    NO_PLAN = "No plan yet"
+    PROGRESS_TITLE = "Plan progress"
+    PROGRESS_ALT = "Bar chart of the skills done in plans and of the people who finished at least one skill"
+    SKILLS_IN_PLANS = "Skills in plans\n{done} of {total} done"
+    PEOPLE = "People\n{done} of {total} finished a skill"
+    DONE = "done"
+    TO_DO = "to do"
+    FINISHED_ONE = "finished a skill"
+    NOT_YET = "not yet"
+
 
 # the plan's next steps: asking a suggested person for help
 ASK_PERSON = {"mentoring": "Ask {name} to mentor me", "peer_coaching": "Ask {name} to peer-coach me",

@@ -89,8 +89,10 @@ def plan_card(plan: dict[str, Any], directory: Directory | None = None) -> Card:
     sections: list[CardSection] = []
     lines: list[str] = []
     for i, s in enumerate(skills, 1):
-        mark = "✓ " if s.get("done") else f"{i}. "
-        lines.append(f"{mark}*{s['name']}* — {s['reason']}")
+        if s.get("done"):   # its reason ("not yet among your strengths", "new to you") no longer holds
+            lines.append(M.PLAN_SKILL_DONE.format(skill=s["name"]))
+            continue
+        lines.append(f"{i}. *{s['name']}* — {s['reason']}")
         for o in s.get("options", []):
             url = f" {o['url']}" if o.get("url") else ""
             lines.append(f"    Learn: {o['title']} ({o['provider']}, {o['type']}, {o['hours']:g} h){url}")

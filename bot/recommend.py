@@ -242,7 +242,7 @@ class Recommender:
         weeks = max(1, math.ceil(total / hours))
         if reskill:
             reason = (
-                f"You want to move from {current.title} to {aim.title}: that is reskilling — "
+                f"You want to go from {role_noun(current.title)} to {role_noun(aim.title)}: that is reskilling — "
                 f"building the skills a different job needs."
             )
         elif current.id is None:
@@ -252,7 +252,7 @@ class Recommender:
             )
         else:
             reason = (
-                f"You want to grow as {article(current.title)} {current.title}: that is upskilling — "
+                f"You want to grow as {role_noun(current.title)}: that is upskilling — "
                 f"building on the job you have and keeping up with the latest in {self._field(aim)}."
             )
         if senior:
@@ -388,5 +388,28 @@ class Recommender:
         return out
 
 
-def article(word: str) -> str:
-    return "an" if word[:1].lower() in "aeiou" else "a"
+def article(title: str) -> str:
+    """'a' or 'an' before a role title, by the sound of its first word: an HR adviser, a UX designer,
+    an urban planner, a university lecturer."""
+    word = (title.split() or [""])[0].strip("\"'(")
+    if len(word) > 1 and word.replace("-", "").isupper():      # an acronym, read letter by letter
+        return "an" if word[0] in "AEFHILMNORSX" else "a"
+    low = word.lower()
+    if low.startswith(("uni", "use", "usu", "uti", "eu", "one")):
+        return "a"
+    if low.startswith(("hour", "honest", "honour", "heir")):
+        return "an"
+    return "an" if low[:1] in ("a", "e", "i", "o", "u") else "a"
+
+
+def role_noun(title: str) -> str:
+    """A role title as a noun phrase in a sentence: 'Software developer' → 'a software developer'
+    (the first word lower-cased unless it is an acronym or mixed case: 'an HR adviser', 'a DevOps engineer')."""
+    title = title.strip()
+    if not title:
+        return title
+    first, _, rest = title.partition(" ")
+    if first[:1].isupper() and first[1:] == first[1:].lower():
+        first = first.lower()
+    phrase = f"{first} {rest}" if rest else first
+    return f"{article(title)} {phrase}"

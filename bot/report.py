@@ -19,9 +19,10 @@ Privacy rules (k = `settings.min_group_size`, default 5):
   reporting tree, an admin's organisation) by fewer than k is not shown; the larger one is shown
   instead, so two reports can never be subtracted to single out a few people.
 
-The card carries a bar chart of the top skills (a PNG drawn here with the standard library, kept in the
-store and served by the app at ``GET /charts/<token>.png``) when a public base URL is configured
-(``settings.public_url``) and at least two skills are listed; `add_routes(app)` mounts that route.
+The card carries charts (bot/charts.py: the top skills, upskilling vs reskilling, plan progress — PNGs
+drawn with matplotlib from the visible figures only, kept in the store and served by the app at
+``GET /charts/<token>.png``) when a public base URL is configured (``settings.public_url``);
+`add_routes(app, coach)` mounts that route.
 
 Scope: direct reports by default, the whole reporting tree with `--all` (an admin with `--all`: the
 whole organisation). The counts come from the caller's snapshot (`bot/snapshot.py`), taken once per
@@ -31,15 +32,12 @@ the card says when its figures were taken.
 
 from __future__ import annotations
 
-import base64
 import logging
-import re
-import struct
 import time
-import uuid
-import zlib
+from dataclasses import replace
 from typing import Any
 
+from bot import charts
 from bot.messages import Report as T
 from bot.org import caller_of, person_of
 from bot.people import Person
@@ -158,13 +156,13 @@ async def team_skills_command(coach, incoming: Incoming, person: Person | None) 
     if stats["group"] < minimum:
         return [Reply(T.TOO_FEW.format(min=minimum, scope=scope) + " " + when)]
     fig = visible_figures(stats, minimum)
-    image_url = None
+    images: tuple[tuple[str, str], ...] = ()
     try:
-        image_url = await chart_url(coach, [(name, int(c)) for name, c in fig["skills"] if c.isdigit()])
-    except Exception:  # the chart is a nicety: the report goes out without it
-        log.exception("could not draw the team chart; sending the report without it")
+        images = await charts.chart_images(coach, fig, stats["group"])  # from the visible figures only
+    except Exception:  # the charts are a nicety: the report goes out without them
+        log.exception("could not draw the team charts; sending the report without them")
     title = "the organisation" if scope == "your organisation" else scope
-    card = report_card(stats, title, image_url, k=minimum, note=note, fig=fig, when=when)
+    card = replace(report_card(stats, title, k=minimum, note=note, fig=fig, when=when), images=images)
     return [Reply(T.INTRO_TEXT.format(scope=scope), card=card)]
 
 
@@ -200,115 +198,5 @@ def register(coach) -> None:
     coach.command_handlers["team-skills"] = team_skills_command
 
 
-# -- the chart -----------------------------------------------------------------------------------
-CHARTS = "charts"                 # store collection: token -> {"png": base64, "created_at"}
-CHART_TTL = 30 * 86400.0
-_TOKEN = re.compile(r"^[0-9a-f]{32}$")
-
-# a 5x7 pixel font: each glyph is 7 rows of 5 bits
-_FONT_ROWS = {
-    "A": "01110 10001 10001 11111 10001 10001 10001", "B": "11110 10001 10001 11110 10001 10001 11110",
-    "C": "01110 10001 10000 10000 10000 10001 01110", "D": "11100 10010 10001 10001 10001 10010 11100",
-    "E": "11111 10000 10000 11110 10000 10000 11111", "F": "11111 10000 10000 11110 10000 10000 10000",
-    "G": "01110 10001 10000 10111 10001 10001 01111", "H": "10001 10001 10001 11111 10001 10001 10001",
-    "I": "01110 00100 00100 00100 00100 00100 01110", "J": "00111 00010 00010 00010 00010 10010 01100",
-    "K": "10001 10010 10100 11000 10100 10010 10001", "L": "10000 10000 10000 10000 10000 10000 11111",
-    "M": "10001 11011 10101 10101 10001 10001 10001", "N": "10001 10001 11001 10101 10011 10001 10001",
-    "O": "01110 10001 10001 10001 10001 10001 01110", "P": "11110 10001 10001 11110 10000 10000 10000",
-    "Q": "01110 10001 10001 10001 10101 10010 01101", "R": "11110 10001 10001 11110 10100 10010 10001",
-    "S": "01111 10000 10000 01110 00001 00001 11110", "T": "11111 00100 00100 00100 00100 00100 00100",
-    "U": "10001 10001 10001 10001 10001 10001 01110", "V": "10001 10001 10001 10001 10001 01010 00100",
-    "W": "10001 10001 10001 10101 10101 10101 01010", "X": "10001 10001 01010 00100 01010 10001 10001",
-    "Y": "10001 10001 10001 01010 00100 00100 00100", "Z": "11111 00001 00010 00100 01000 10000 11111",
-    "0": "01110 10001 10011 10101 11001 10001 01110", "1": "00100 01100 00100 00100 00100 00100 01110",
-    "2": "01110 10001 00001 00010 00100 01000 11111", "3": "11111 00010 00100 00010 00001 10001 01110",
-    "4": "00010 00110 01010 10010 11111 00010 00010", "5": "11111 10000 11110 00001 00001 10001 01110",
-    "6": "00110 01000 10000 11110 10001 10001 01110", "7": "11111 00001 00010 00100 01000 01000 01000",
-    "8": "01110 10001 10001 01110 10001 10001 01110", "9": "01110 10001 10001 01111 00001 00010 01100",
-    "-": "00000 00000 00000 11111 00000 00000 00000", ".": "00000 00000 00000 00000 00000 01100 01100",
-    " ": "00000 00000 00000 00000 00000 00000 00000", "/": "00000 00001 00010 00100 01000 10000 00000",
-    "+": "00000 00100 00100 11111 00100 00100 00000", "#": "01010 01010 11111 01010 11111 01010 01010",
-    "(": "00010 00100 01000 01000 01000 00100 00010", ")": "01000 00100 00010 00010 00010 00100 01000",
-    "&": "01100 10010 10100 01000 10101 10010 01101", ",": "00000 00000 00000 00000 01100 00100 01000",
-    "?": "01110 10001 00001 00010 00100 00000 00100",
-}
-_FONT = {ch: [int(row, 2) for row in rows.split()] for ch, rows in _FONT_ROWS.items()}
-_SCALE = 2
-_BG, _BAR, _INK = (255, 255, 255), (74, 111, 165), (51, 51, 51)
-
-
-def bar_chart_png(items: list[tuple[str, int]], *, title: str = "", width: int = 680) -> bytes:
-    """A horizontal bar chart (label, bar, count per row) as PNG bytes, drawn with the standard library."""
-    char_w, char_h, row_h, pad = 6 * _SCALE, 7 * _SCALE, 30, 12
-    width = max(width, 200)
-    label_chars = max(4, min(26, int(width * 0.45) // char_w))
-    label_w = label_chars * char_w
-    count_w = 4 * char_w
-    bar_max = max(10, width - label_w - count_w - 3 * pad)
-    first = 1 if title else 0
-    height = pad * 2 + row_h * (len(items) + first)
-    pixels = [bytearray(bytes(_BG) * width) for _ in range(height)]
-
-    def dot(x: int, y: int, colour: tuple[int, int, int]) -> None:
-        if 0 <= x < width and 0 <= y < height:
-            pixels[y][3 * x:3 * x + 3] = bytes(colour)
-
-    def text(x: int, y: int, value: str) -> None:
-        for i, ch in enumerate(value.upper()):
-            glyph = _FONT.get(ch, _FONT["?"])
-            for row, bits in enumerate(glyph):
-                for col in range(5):
-                    if bits >> (4 - col) & 1:
-                        for dy in range(_SCALE):
-                            for dx in range(_SCALE):
-                                dot(x + i * char_w + col * _SCALE + dx, y + row * _SCALE + dy, _INK)
-
-    if title:
-        text(pad, pad + (row_h - char_h) // 2, title)
-    top = max((n for _, n in items), default=1) or 1
-    for i, (label, count) in enumerate(items):
-        y = pad + (i + first) * row_h
-        short = label if len(label) <= label_chars - 1 else label[: label_chars - 2] + "."
-        text(pad, y + (row_h - char_h) // 2, short)
-        bar = max(2, round(bar_max * count / top))
-        x0 = pad + label_w
-        bar = max(0, min(bar, width - x0))
-        for yy in range(y + 4, y + row_h - 4):
-            pixels[yy][3 * x0:3 * (x0 + bar)] = bytes(_BAR) * bar  # same length: the row keeps its width
-        text(x0 + bar + pad // 2, y + (row_h - char_h) // 2, str(count))
-
-    raw = b"".join(b"\x00" + bytes(row) for row in pixels)
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
-
-
-async def chart_url(coach, top_skills: list[tuple[str, int]]) -> str | None:
-    """Draw and keep the top-skills chart; its public URL, or None (no public URL, or too little to draw)."""
-    base = str(getattr(coach.settings, "public_url", "") or "").rstrip("/")
-    if not base or len(top_skills) < 2:
-        return None
-    token = uuid.uuid4().hex
-    png = bar_chart_png([(name, count) for name, count in top_skills], title="Skills most being built (people)")
-    await coach.store.put(CHARTS, token, {"png": base64.b64encode(png).decode("ascii"), "created_at": coach.clock()})
-    return f"{base}/charts/{token}.png"
-
-
-def add_routes(app, coach) -> None:
-    """Mount `GET /charts/{token}.png` on the server app (call from `create_app`, with its coach)."""
-    from aiohttp import web
-
-    async def serve_chart(request: web.Request) -> web.Response:
-        token = request.match_info["token"]
-        if not _TOKEN.match(token):
-            raise web.HTTPNotFound()
-        record = await coach.store.get(CHARTS, token)
-        if record is None or coach.clock() - float(record.data.get("created_at", 0)) > CHART_TTL:
-            raise web.HTTPNotFound()
-        return web.Response(body=base64.b64decode(record.data["png"]), content_type="image/png",
-                            headers={"Cache-Control": "public, max-age=86400"})
-
-    app.router.add_get("/charts/{token}.png", serve_chart)
+# -- the charts: drawn by bot/charts.py from the visible figures; the route is mounted from here ---
+add_routes = charts.add_routes

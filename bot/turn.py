@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from bot import messages as M
+from bot import mydata
 from bot.context import Ctx, Dialog, Services
 from bot.matching import normalise
 from bot.store import ADDRESSES, CONVERSATIONS, PROFILES, Record, Store
@@ -90,8 +91,7 @@ async def run_turn(coach: Core, inc: Incoming, *, gate: asyncio.Future[bool] | N
     if ctx.export_at is not None:
         export = await coach.export(key)
         export["profiles"] = export.get("profiles") or (ctx.profile or None)  # what this turn saves is kept too
-        ctx.replies.insert(ctx.export_at, Reply(M.MY_DATA, attachment=export,
-                                                attachment_name="skillcoach-my-data.json"))
+        ctx.replies.insert(ctx.export_at, mydata.reply(export, coach.clock()))  # a summary; the file beside it
 
     # save, and the replies
     return await _save(coach, ctx, convo_rec, profile_rec, unchanged, deliver)

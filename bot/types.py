@@ -64,6 +64,13 @@ class Card:
     image_url: str | None = None
     image_alt: str | None = None
     kind: str = "plan"                 # "plan" | "report" | "info"
+    images: tuple[tuple[str, str], ...] = ()   # more images (URL, alt text): the team report's charts
+
+    @property
+    def all_images(self) -> tuple[tuple[str, str], ...]:
+        """Every image of the card as (URL, alt text), `image_url` first."""
+        first = ((self.image_url, self.image_alt or self.title),) if self.image_url else ()
+        return first + self.images
 
 
 @dataclass(frozen=True)

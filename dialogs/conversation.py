@@ -115,8 +115,7 @@ async def _start(flow: Flow, ctx: Ctx) -> None:
     if state is S.IDLE:
         paused = ctx.convo.pop("paused", None)
         if paused in INTERVIEW_STATES or paused == S.WELCOME.value:
-            ctx.say(M.WELCOME_BACK)
-            await flow.enter(ctx, S(paused))
+            await _welcome_back(flow, ctx, S(paused))
             return
         state = None
     if state in (None, S.END):
@@ -133,8 +132,25 @@ async def _start(flow: Flow, ctx: Ctx) -> None:
     if state is S.FORGET_CONFIRM:
         await flow.reask(ctx)
         return
-    ctx.say(M.WELCOME_BACK)
-    await flow.reask(ctx)
+    await _welcome_back(flow, ctx, state)
+
+
+WELCOME_AGAIN_AFTER = 600.0   # seconds: `/grow` at the same question sooner than this is not a return
+
+
+async def _welcome_back(flow: Flow, ctx: Ctx, state: S) -> None:
+    """"Welcome back!" and the question where the conversation was — once: when nothing was answered since
+    the last welcome back, a typed `start` or `hi` gets the question alone, and so does `/grow` (or the
+    terminal chat opening) unless it comes more than `WELCOME_AGAIN_AFTER` later."""
+    open_id = (ctx.convo.get("prompt") or {}).get("id")
+    last = ctx.convo.get("welcomed_back") or {}
+    now = ctx.coach.clock()
+    repeat = open_id is not None and last.get("prompt") == open_id and (
+        ctx.incoming.command is None or now - float(last.get("at") or 0) < WELCOME_AGAIN_AFTER)
+    if not repeat:
+        ctx.say(M.WELCOME_BACK)
+    await flow.enter(ctx, state)
+    ctx.convo["welcomed_back"] = {"prompt": (ctx.convo.get("prompt") or {}).get("id"), "at": now}
 
 
 # Side commands answer and then ask the open question again, so the interview goes on where it was.

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from bot import messages as M
 from bot.context import Ctx
-from bot.matching import PLAUSIBLE, core_words, is_confident, is_none, is_yes
+from bot.matching import PLAUSIBLE, core_words, is_confident, is_none, is_yes, normalise
 from bot.plans import make_plan
-from bot.recommend import RoleRef, article, is_senior
+from bot.recommend import RoleRef, is_senior, role_noun
 from bot.types import Choice, Incoming
 from dialogs.parsing import hours_from_text, parse_goal, recommend_path, tenure_from_text, usable_role_text
 from dialogs.states import S
@@ -80,8 +80,9 @@ def answer_role(ctx: Ctx, inc: Incoming) -> S:
 def _ask_confirm(ctx: Ctx, which: str) -> None:
     role = ctx.coach.catalog.roles[ctx.data[f"{which}_candidates"][0]]
     if which == "role":
+        article_, _, title = role_noun(role.title).partition(" ")
         ctx.ask(
-            M.CONFIRM_ROLE.format(article=article(role.title), title=role.title),
+            M.CONFIRM_ROLE.format(article=article_, title=title),
             [Choice("yes", M.YES_THATS_ME), Choice("no", M.NO_SOMETHING_ELSE)],
         )
     else:
@@ -240,7 +241,9 @@ def answer_skills(ctx: Ctx, inc: Incoming) -> S:
             continue
         found, missed = ctx.coach.recommender.skills.match_list(piece)
         skills.extend(s for s in found if s not in skills)
-        unknown.extend(missed)
+        for piece_missed in missed:       # each unknown fragment named once, however often typed
+            if normalise(piece_missed) not in {normalise(u) for u in unknown}:
+                unknown.append(piece_missed)
     if not skills and unknown and not picked:
         # nothing usable at all: say so and ask again rather than guess
         ctx.say(M.SKILLS_UNKNOWN.format(unknown=", ".join(f'"{u}"' for u in unknown[:5])).replace(
@@ -381,7 +384,8 @@ def _after_target(ctx: Ctx) -> S:
         ctx.data["goal"] = "grow"
         ctx.data["target"] = None
     else:
-        ctx.say(M.GOAL_SWITCH_TO.format(title=target.get("title", "")))
+        article_, _, role = role_noun(target.get("title", "")).partition(" ")
+        ctx.say(M.GOAL_SWITCH_TO.format(article=article_, role=role))
     return S.HOURS
 
 

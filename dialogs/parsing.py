@@ -14,16 +14,44 @@ def usable_role_text(text: str) -> bool:
     return len(core_words(text)) >= 2 and bool(re.search(r"[a-zA-Z]", text))
 
 
-def tenure_from_text(text: str) -> Choice | None:
-    """'6 months', '2 years', 'ten years' → the matching bucket."""
-    t = normalise(text)
-    words = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-             "nine": 9, "ten": 10, "a": 1, "an": 1, "half": 0.5}
-    m = re.search(r"(\d+(?:\.\d+)?|" + "|".join(words) + r")\s*(?:\+\s*)?(year|yr|month|mo|week)", t)
+_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+          "ten": 10, "eleven": 11, "twelve": 12, "half a": 0.5, "half an": 0.5, "a": 1, "an": 1}
+_NUMBER = r"\d+(?:\.\d+)?|(?:" + "|".join(w for w in _WORDS if w not in ("a", "an")) + r")\b"
+# a number or a range of two: "3-5", "3–5" (any dash), "3 to 5", "between 3 and 5", "3 or 4"; "5+" is above 5
+_AMOUNT = re.compile(rf"(?<![\w.])(?:between\s+)?({_NUMBER})"
+                     rf"(?:\s*(?:[-\u2010-\u2015\u2212~]|\bto\b|\bor\b|\band\b)\s*({_NUMBER}))?\s*(\+)?")
+
+
+def _value(word: str) -> float:
+    return float(word) if word[0].isdigit() else float(_WORDS[word])
+
+
+def amount_from_text(text: str, units: str = "") -> float | None:
+    """The amount in `text` (before one of `units`, a regex, when given): a number, or the middle of a
+    range ("3-5" → 4, "between 1 and 3" → 2); "5+" reads a little above 5."""
+    t = (text or "").lower().replace("\u00a0", " ")
+    pattern = _AMOUNT.pattern + (rf"\s*(?:{units})" if units else "")
+    m = re.search(pattern, t)
     if not m:
         return None
-    n = float(m.group(1)) if m.group(1)[0].isdigit() else float(words[m.group(1)])
-    years = n if m.group(2) in ("year", "yr") else n / 12 if m.group(2) in ("month", "mo") else n / 52
+    low = _value(m.group(1))
+    high = _value(m.group(2)) if m.group(2) else low
+    amount = (low + high) / 2 if high >= low else low
+    return amount + 0.01 if m.group(3) else amount
+
+
+def tenure_from_text(text: str) -> Choice | None:
+    """'6 months', '2 years', 'ten years', '1-3 years' (the middle of a range) → the matching bucket."""
+    t = (text or "").lower()
+    unit = re.search(r"(?<![a-z])(year|yr|month|mo|week|wk)s?\b", t)
+    if not unit:
+        return None
+    n = amount_from_text(t, units="years?|yrs?|months?|mos?|weeks?|wks?")
+    if n is None:
+        n = 1.0 if re.search(r"\ban?\s+(?:year|yr|month|mo|week|wk)\b", t) else None
+    if n is None:
+        return None
+    years = n if unit.group(1) in ("year", "yr") else n / 12 if unit.group(1) in ("month", "mo") else n / 52
     value = "lt1" if years < 1 else "1to3" if years < 3 else "3to5" if years <= 5 else "5plus"
     return next(Choice(v, label) for v, label in M.TENURE_CHOICES if v == value)
 
@@ -69,11 +97,7 @@ def recommend_path(enjoy: str | None, future: str | None, curious: str | None) -
 
 
 def hours_from_text(text: str) -> float | None:
-    """'4', '2.5 hours', '3-5 h' (the middle of a range: 4), 'about 6' → hours a week (0 < h <= 60)."""
-    m = re.search(r"(\d+(?:\.\d+)?)(?:\s*(?:-|–|to)\s*(\d+(?:\.\d+)?))?", text or "")
-    if not m:
-        return None
-    low = float(m.group(1))
-    high = float(m.group(2)) if m.group(2) else low
-    hours = (low + high) / 2 if high >= low else low
-    return hours if 0 < hours <= 60 else None
+    """'4', '2.5 hours', '3-5 h' or 'between 3 and 5' (the middle of a range: 4), 'about six' → hours a
+    week (0 < h <= 60)."""
+    hours = amount_from_text(text)
+    return round(hours, 1) if hours is not None and 0 < hours <= 60 else None

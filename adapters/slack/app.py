@@ -23,7 +23,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from slack_bolt.app.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -355,6 +355,8 @@ class SlackAdapter:
 
     async def _post_message(self, channel: str, message: dict[str, Any], plain: str) -> str | None:
         """Post one rendered message; returns the channel id Slack posted it in."""
+        if "file" in message:
+            return await self._upload(channel, message["file"])
         try:
             response = await self.client.chat_postMessage(channel=channel, text=message["text"],
                                                           blocks=message["blocks"])
@@ -370,6 +372,28 @@ class SlackAdapter:
             except SlackApiError as exc2:
                 raise delivery_error(exc2) from exc2
             return None
+
+    async def _upload(self, channel: str, file: dict[str, Any]) -> str | None:
+        """Share a file in the conversation (files_upload_v2: files.getUploadURLExternal, the upload, then
+        files.completeUploadExternal with the channel). Rate limits go back to the caller (the outbox);
+        a refusal (e.g. the app lacks `files:write`) sends the content as text instead — nothing is lost."""
+        if channel.startswith(("U", "W")):
+            channel = await self.dm_channel(channel)   # completeUploadExternal shares into a channel id
+        try:
+            await self.client.files_upload_v2(channel=channel, filename=file["filename"], title=file["title"],
+                                              content=file["content"].encode("utf-8"))
+            return channel
+        except SlackApiError as exc:
+            failure = delivery_error(exc)
+            if failure.retry_after is not None:
+                raise failure from exc
+            reason = _get(exc.response.data, "error")
+        except SlackRequestError as exc:     # the upload itself failed (files.slack.com answered non-200)
+            reason = str(exc)
+        log.error("Slack refused the file upload (%s); sending its content as text instead", reason)
+        for message in B.file_as_text(file):
+            await self._post_message(channel, message, message["text"])
+        return channel
 
     # Messenger protocol (proactive messages from the core)
     async def send(self, user_id: str, address: dict[str, Any] | None, replies: list[Reply]) -> None:

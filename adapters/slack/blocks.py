@@ -7,11 +7,11 @@ Pure functions: `render(reply)` returns the messages (each `{"text", "blocks"}`)
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
 from adapters.slack import texts as T
+from bot import mydata
 from bot.types import Card, Choice, Reply
 
 # Slack's limits (https://docs.slack.dev/reference/block-kit/blocks)
@@ -130,10 +130,8 @@ def card_blocks(card: Card) -> list[dict[str, Any]]:
         ]
         for start in range(0, len(facts), MAX_FIELDS):
             blocks.append({"type": "section", "fields": facts[start:start + MAX_FIELDS]})
-    if card.image_url:
-        blocks.append(
-            {"type": "image", "image_url": card.image_url, "alt_text": _cut(card.image_alt or card.title, 2000)}
-        )
+    for url, alt in card.all_images:
+        blocks.append({"type": "image", "image_url": url, "alt_text": _cut(alt or card.title, 2000)})
     return blocks
 
 
@@ -199,17 +197,23 @@ def choice_blocks(reply: Reply) -> list[dict[str, Any]]:
     return blocks
 
 
-def attachment_blocks(reply: Reply) -> list[dict[str, Any]]:
-    """Machine-readable content (the `my data` export) as code blocks."""
-    dumped = escape(json.dumps(reply.attachment, indent=2, ensure_ascii=False, sort_keys=True, default=str))
-    blocks: list[dict[str, Any]] = []
-    if reply.attachment_name:
-        header = T.DATA_HEADER.format(name=escape(reply.attachment_name))
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": header}})
+def file_message(reply: Reply) -> dict[str, Any]:
+    """Machine-readable content (the `my data` export) as a file to upload: `{"text", "file"}`, where
+    `file` holds the name, title and JSON content (the adapter uploads it; it can wait in the outbox)."""
+    name = reply.attachment_name or "data.json"
+    return {"text": T.DATA_FILE.format(name=name),
+            "file": {"filename": name, "title": name, "content": mydata.as_json(reply.attachment or {})}}
+
+
+def file_as_text(file: dict[str, Any]) -> list[dict[str, Any]]:
+    """A file that could not be uploaded, as messages of code blocks (nothing is lost)."""
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {
+        "type": "mrkdwn", "text": T.DATA_FILE_FAILED.format(name=escape(str(file.get("filename", ""))))}}]
     fence = 8  # the ``` before and after, and their newlines
-    for chunk in split_text(dumped, MAX_SECTION_TEXT - fence):
+    for chunk in split_text(escape(str(file.get("content", "")).rstrip("\n")), MAX_SECTION_TEXT - fence):
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"```\n{chunk}\n```"}})
-    return blocks
+    return [{"text": T.DATA_FALLBACK, "blocks": blocks[start:start + MAX_BLOCKS]}
+            for start in range(0, len(blocks), MAX_BLOCKS)]
 
 
 def _fallback(text: str) -> str:
@@ -232,12 +236,10 @@ def render(reply: Reply) -> list[dict[str, Any]]:
         blocks.extend(text_sections(reply.text))
     if reply.card is not None:
         blocks.extend(card_blocks(reply.card))
-    if reply.attachment is not None:
-        blocks.extend(attachment_blocks(reply))
     if reply.choices:
         blocks.extend(choice_blocks(reply))
     if not blocks:
-        return []
+        return [file_message(reply)] if reply.attachment is not None else []
     messages: list[dict[str, Any]] = []
     for start in range(0, len(blocks), MAX_BLOCKS):
         part = blocks[start:start + MAX_BLOCKS]
@@ -247,6 +249,8 @@ def render(reply: Reply) -> list[dict[str, Any]]:
         else:
             fallback = f"{T.CONTINUED} {_block_text(part)}"
         messages.append({"text": _fallback(fallback) or T.DATA_FALLBACK, "blocks": part})
+    if reply.attachment is not None:
+        messages.append(file_message(reply))   # after the summary: the upload shows below it
     return messages
 
 

@@ -14,6 +14,7 @@ import html
 import logging
 import re
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
@@ -21,11 +22,12 @@ from botbuilder.schema import Activity, ActivityTypes, Attachment, ChannelAccoun
 from botbuilder.schema.teams import TeamInfo, TeamsChannelAccount
 
 from adapters.teams import messages as T
-from adapters.teams.cards import CARD_CONTENT_TYPE, Message, Submit, answered_card, parse_submit, render
-from adapters.teams.cards import welcome_message
+from adapters.teams.cards import CARD_CONTENT_TYPE, MY_DATA_FILE, Message, Submit, answered_card, parse_submit
+from adapters.teams.cards import file_info_message, render, welcome_message
 from adapters.teams.conversations import TEAMS_CHANNEL, address_of, is_personal, is_personal_address, team_of
 from adapters.teams.conversations import tenant_of
 from adapters.teams.errors import unreachable
+from bot import mydata
 from bot.types import Incoming, Reply
 
 if TYPE_CHECKING:
@@ -103,6 +105,7 @@ def user_id_of(account: ChannelAccount | None) -> str | None:
 
 
 ADAPTIVE_CARD_ACTION = "adaptiveCard/action"
+FILE_CONSENT = "fileConsent/invoke"
 MESSAGE_RESPONSE_TYPE = "application/vnd.microsoft.activity.message"
 ERROR_RESPONSE_TYPE = "application/vnd.microsoft.error"
 
@@ -149,8 +152,11 @@ class SkillcoachTeamsBot(TeamsActivityHandler):
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         """`adaptiveCard/action` (Action.Execute) runs the same turn a card submit does and answers with the
-        answered card; any other invoke is not something this bot offers: a 400 invoke response."""
+        answered card; `fileConsent/invoke` answers a file consent card (`my data`); any other invoke is
+        not something this bot offers: a 400 invoke response."""
         activity = turn_context.activity
+        if activity.name == FILE_CONSENT:
+            return await self._file_consent(turn_context)
         if activity.name != ADAPTIVE_CARD_ACTION:
             log.info("unsupported Teams invoke %r answered with 400", activity.name)
             return error_response(400, "NotSupported", f"this bot does not handle the invoke {activity.name!r}")
@@ -170,6 +176,38 @@ class SkillcoachTeamsBot(TeamsActivityHandler):
         if submit.choice or submit.choices is not None:
             return card_response(answered_card(submit))
         return message_response(T.DONE)
+
+    async def _file_consent(self, turn_context: TurnContext) -> InvokeResponse:
+        """The person answered the `my data` file consent card. Accepted: their export, made now, is PUT to
+        the upload URL Teams gives (their OneDrive), then shown as a file card; declined: a short note."""
+        activity = turn_context.activity
+        value = activity.value if isinstance(activity.value, dict) else {}
+        context = value.get("context") if isinstance(value.get("context"), dict) else {}
+        user_id = user_id_of(activity.from_property)
+        if context.get("file") != MY_DATA_FILE or not is_personal(activity) or not user_id:
+            return error_response(400, "BadRequest", "not a file this bot offered")
+        if value.get("action") == "decline":
+            await turn_context.send_activity(Message(text=T.FILE_DECLINED).activity())
+            return InvokeResponse(status=200, body={})
+        info = value.get("uploadInfo") if isinstance(value.get("uploadInfo"), dict) else {}
+        url = info.get("uploadUrl")
+        if value.get("action") != "accept" or not isinstance(url, str) or not self._may_upload_to(url):
+            return error_response(400, "BadRequest", "the file consent answer has no usable upload URL")
+        content = mydata.as_json(await self.coach.export(f"teams:{user_id}")).encode("utf-8")
+        try:
+            await upload_file(url, content)
+        except Exception as exc:    # the person can ask again; nothing of theirs is lost
+            log.warning("could not upload the my-data file of teams:%s: %s", user_id, exc)
+            await turn_context.send_activity(Message(text=T.FILE_FAILED).activity())
+            return InvokeResponse(status=200, body={})
+        await turn_context.send_activity(file_info_message(info).activity())
+        return InvokeResponse(status=200, body={})
+
+    def _may_upload_to(self, url: str) -> bool:
+        """Only an https upload URL (Teams gives one in the person's OneDrive); plain http only in local
+        development, where no Bot Framework auth is configured."""
+        scheme = urlsplit(url).scheme
+        return scheme == "https" or (scheme == "http" and not self.runtime.auth_required)
 
     async def _turn(self, turn_context: TurnContext, submit: Submit | None, *, show_answer: bool) -> str | None:
         """One turn of the core. In a personal chat the replies are sent here and None is returned; in a
@@ -382,6 +420,17 @@ class SkillcoachTeamsBot(TeamsActivityHandler):
                 )
         except Exception as exc:
             log.warning("could not welcome new team member %s: %s", user_id, exc)
+
+
+async def upload_file(url: str, content: bytes, *, timeout: float = 30.0) -> None:
+    """PUT a whole file to a OneDrive upload session URL (one range: the file is small)."""
+    import aiohttp
+
+    headers = {"Content-Length": str(len(content)), "Content-Range": f"bytes 0-{len(content) - 1}/{len(content)}"}
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session:
+        async with session.put(url, data=content, headers=headers) as response:
+            if response.status not in (200, 201):
+                raise RuntimeError(f"the upload URL answered HTTP {response.status}")
 
 
 async def send_replies(turn_context: TurnContext, replies: list[Reply]) -> None:

@@ -19,9 +19,13 @@ from typing import Any
 from botbuilder.schema import Activity, ActivityTypes, Attachment
 
 from adapters.teams import messages as T
+from bot import mydata
 from bot.types import Card, Reply
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+FILE_CONSENT_TYPE = "application/vnd.microsoft.teams.card.file.consent"
+FILE_INFO_TYPE = "application/vnd.microsoft.teams.card.file.info"
+MY_DATA_FILE = "my-data"    # the file consent card's context: which file the person agreed to receive
 CARD_VERSION = "1.5"
 MAX_BYTES = 24_000          # below Teams' ~28 KB per message, leaving room for the activity envelope
 MAX_TEXTBLOCK = 6_000       # one TextBlock's text
@@ -101,9 +105,8 @@ def card_body(card: Card) -> list[dict[str, Any]]:
     ]
     if card.summary:
         body.extend(text_blocks(card.summary, isSubtle=True))
-    if card.image_url:
-        body.append({"type": "Image", "url": card.image_url, "altText": card.image_alt or card.title,
-                     "size": "Stretch"})
+    for url, alt in card.all_images:
+        body.append({"type": "Image", "url": url, "altText": alt or card.title, "size": "Stretch"})
     for section in card.sections:
         if section.heading:
             body.append({"type": "TextBlock", "text": teams_markdown(section.heading), "size": "Medium",
@@ -163,12 +166,19 @@ def choice_parts(reply: Reply) -> tuple[list[dict[str, Any]], list[dict[str, Any
 
 @dataclass(frozen=True)
 class Message:
-    """One outgoing Teams message: markdown text, or an Adaptive Card (with its text inside)."""
+    """One outgoing Teams message: markdown text, an Adaptive Card (with its text inside), or another
+    attachment (a file consent card, a file info card: `{"contentType", "name", "content", "contentUrl"}`)."""
 
     text: str = ""
     card: dict[str, Any] | None = None
+    attachment: dict[str, Any] | None = None
 
     def activity(self) -> Activity:
+        if self.attachment is not None:
+            a = self.attachment
+            return Activity(type=ActivityTypes.message, text=self.text or None, attachments=[Attachment(
+                content_type=a["contentType"], name=a.get("name"), content=a.get("content"),
+                content_url=a.get("contentUrl"))])
         if self.card is None:
             return Activity(type=ActivityTypes.message, text=self.text, text_format="markdown")
         return Activity(
@@ -216,15 +226,23 @@ def render(reply: Reply) -> list[Message]:
 
 
 def attachment_messages(reply: Reply) -> list[Message]:
-    """Machine-readable content (the `my data` export) as JSON in code blocks, split to fit."""
-    raw = json.dumps(reply.attachment, ensure_ascii=False, indent=2, sort_keys=True, default=str)
+    """Machine-readable content (the `my data` export) as a file: Teams asks the person first (a file
+    consent card, personal chats only); their accept comes back as a `fileConsent/invoke` with an upload
+    URL in their OneDrive (`SkillcoachTeamsBot._file_consent`). The content is made again then, fresh."""
     name = reply.attachment_name or "data.json"
-    pieces = split_text(raw, MAX_BYTES - 200)
-    out = []
-    for i, piece in enumerate(pieces):
-        label = name if len(pieces) == 1 else f"{name} ({i + 1}/{len(pieces)})"
-        out.append(Message(text=f"`{label}`\n```json\n{piece}\n```"))
-    return out
+    size = len(mydata.as_json(reply.attachment or {}).encode("utf-8"))
+    context = {"file": MY_DATA_FILE, "name": name}
+    return [Message(attachment={"contentType": FILE_CONSENT_TYPE, "name": name, "content": {
+        "description": T.FILE_DESCRIPTION, "sizeInBytes": size, "acceptContext": context,
+        "declineContext": context}})]
+
+
+def file_info_message(upload_info: dict[str, Any]) -> Message:
+    """The uploaded file, shown in the chat (a file info card pointing at it in the person's OneDrive)."""
+    return Message(attachment={"contentType": FILE_INFO_TYPE, "name": upload_info.get("name"),
+                               "contentUrl": upload_info.get("contentUrl"),
+                               "content": {"uniqueId": upload_info.get("uniqueId"),
+                                           "fileType": upload_info.get("fileType")}})
 
 
 def welcome_message() -> Message:

@@ -9,6 +9,8 @@ Serves what the Teams adapter uses:
   GET  /v3/conversations/{id}/members               all members
   GET  /v3/conversations/{id}/pagedmembers          paged members (pageSize, continuationToken)
   POST /{tenant}/oauth2/v2.0/token                  a token endpoint (client credentials)
+  PUT  /upload/{name}                               an upload URL (OneDrive's, in a file consent answer):
+                                                    kept in `uploads`; `upload_info(name)` builds the answer
 Members come from `roster` (one roster for every conversation, as in a one-team tenant).
 """
 
@@ -63,6 +65,13 @@ def card_texts(element: Any) -> list[str]:
     return out
 
 
+@dataclass
+class Upload:
+    name: str
+    headers: dict[str, str]
+    content: bytes
+
+
 class FakeConnector:
     def __init__(self, roster: list[dict[str, Any]] | None = None, *, page_size: int = 2) -> None:
         self.roster: list[dict[str, Any]] = list(roster or [])
@@ -70,6 +79,8 @@ class FakeConnector:
         self.calls: list[Call] = []
         self.token_requests: list[dict[str, str]] = []
         self.fail_next: list[int] = []        # statuses to answer the next send/reply calls with
+        self.uploads: list[Upload] = []       # files PUT to an upload URL (OneDrive's, in a real tenant)
+        self.fail_uploads: list[int] = []     # statuses to answer the next uploads with
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -85,6 +96,7 @@ class FakeConnector:
         app.router.add_get("/v3/conversations/{cid}/members", self._members)
         app.router.add_get("/v3/conversations/{cid}/pagedmembers", self._paged)
         app.router.add_post("/{tenant}/oauth2/v2.0/token", self._token)
+        app.router.add_put("/upload/{name}", self._upload)
         return app
 
     async def start(self, host: str = "127.0.0.1") -> str:
@@ -140,6 +152,21 @@ class FakeConnector:
                                      headers={"Retry-After": "7"} if status == 429 else None)
         call.response_id = f"activity-{next(self._ids)}"
         return web.json_response({"id": call.response_id})
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """A OneDrive upload session URL, as a file consent answer gives one: the bytes in one PUT."""
+        content = await request.read()
+        if self.fail_uploads:
+            return web.json_response({"error": {"code": "fake"}}, status=self.fail_uploads.pop(0))
+        self.uploads.append(Upload(request.match_info["name"], dict(request.headers), content))
+        return web.json_response({"id": f"file-{len(self.uploads)}", "name": request.match_info["name"],
+                                  "size": len(content)}, status=201)
+
+    def upload_info(self, name: str) -> dict[str, str]:
+        """The `uploadInfo` of a `fileConsent/invoke` accept, pointing at this fake's upload URL."""
+        return {"name": name, "uploadUrl": f"{self.url}upload/{name}", "fileType": "json",
+                "contentUrl": f"https://tenant.example.com/personal/user/Documents/Applications/{name}",
+                "uniqueId": "1150D938-8870-4044-9F2C-5BBDEBA70C9D"}
 
     async def _update(self, request: web.Request) -> web.Response:
         call = await self._record(request)

@@ -5,7 +5,9 @@ Start it with `async with FakeSlack() as slack:`; point the app at `slack.api_ur
 `await slack.wait_for(predicate)` waits until the recorded calls satisfy a condition.
 `slack.rate_limit("chat.postMessage", times=3, retry_after=0)` answers the next calls of a method
 with HTTP 429 (those calls are kept in `slack.limited`, not in `slack.calls`).
-`slack.slow("chat.postMessage", 0.3)` answers a method that much later (the call is recorded when it
+`slack.shared_files(channel)` lists the files uploaded through files_upload_v2 (getUploadURLExternal, the
+bytes POSTed to the upload URL, completeUploadExternal), with their bytes; `slack.refuse_files = "missing_scope"`
+makes getUploadURLExternal refuse. `slack.slow("chat.postMessage", 0.3)` answers a method that much later (the call is recorded when it
 arrives: a slow answer, not a lost message). `Call.token` is the bot token the call came with, so
 tests with several processes (each with its own token) can tell who sent what.
 
@@ -61,12 +63,16 @@ class FakeSlack:
         self.port = 0
         self.connections_opened = 0
         self.gone_channels: set[str] = set()   # chat.postMessage answers channel_not_found for these
+        self.uploads: dict[str, bytes] = {}     # file id -> the bytes POSTed to its upload URL
+        self.files: dict[str, dict[str, Any]] = {}   # file id -> {filename, length, title, channel, ...}
+        self.refuse_files: str | None = None    # an error files.getUploadURLExternal answers (missing_scope)
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def __aenter__(self) -> FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_get("/socket", self._socket)
+        app.router.add_post("/upload/{file_id}", self._upload)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -139,7 +145,7 @@ class FakeSlack:
                     args.update(body)
             else:
                 args.update(dict(await request.post()))
-        for key in ("blocks", "view"):  # form-encoded structures arrive as JSON text
+        for key in ("blocks", "view", "files"):  # form-encoded structures arrive as JSON text
             if isinstance(args.get(key), str):
                 try:
                     args[key] = json.loads(args[key])
@@ -218,6 +224,48 @@ class FakeSlack:
         if not users.startswith(("U", "W")) or "," in users:
             return {"ok": False, "error": "user_not_found"}
         return {"ok": True, "channel": {"id": dm_of(users), "is_im": True}}
+
+    # files_upload_v2: getUploadURLExternal, a POST of the bytes to the URL, completeUploadExternal
+    def _files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        if self.refuse_files:
+            return {"ok": False, "error": self.refuse_files}
+        filename, length = str(args.get("filename") or ""), str(args.get("length") or "")
+        if not filename or not length.isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{len(self.files) + 1:08d}"
+        self.files[file_id] = {"id": file_id, "filename": filename, "length": int(length), "completed": False}
+        return {"ok": True, "file_id": file_id, "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}"}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        if file_id not in self.files:
+            return web.Response(status=404, text="no such upload")
+        self.uploads[file_id] = await request.read()
+        async with self._changed:
+            self._changed.notify_all()
+        return web.Response(text=f"OK - {len(self.uploads[file_id])}")
+
+    def _files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        files = args.get("files")
+        if not isinstance(files, list) or not files:
+            return {"ok": False, "error": "invalid_arguments"}
+        done = []
+        for item in files:
+            meta = self.files.get(str(item.get("id"))) if isinstance(item, dict) else None
+            if meta is None or meta["completed"]:
+                return {"ok": False, "error": "file_not_found"}
+            if len(self.uploads.get(meta["id"], b"")) != meta["length"]:
+                return {"ok": False, "error": "file_upload_size_mismatch"}
+            meta.update(completed=True, title=item.get("title") or meta["filename"],
+                        channel=args.get("channel_id"), initial_comment=args.get("initial_comment"))
+            done.append({"id": meta["id"], "name": meta["filename"], "title": meta["title"],
+                         "size": meta["length"]})
+        return {"ok": True, "files": done}
+
+    def shared_files(self, channel: str | None = None) -> list[tuple[dict[str, Any], bytes]]:
+        """Files completed into a channel (or any), each with its uploaded bytes."""
+        return [(meta, self.uploads[meta["id"]]) for meta in self.files.values()
+                if meta["completed"] and (channel is None or meta["channel"] == channel)]
 
     def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         self.connections_opened += 1

@@ -51,7 +51,12 @@ def test_chat_subprocess_journalist_to_developer_and_forget(tmp_path):
     for skill in ("Programming languages", "Web development", "Software engineering fundamentals"):
         assert skill in text
     assert "Writing" in text and "Research" in text
-    assert '"consent_share": false' in text              # my data export is JSON
+    # my data: a summary in the chat, the whole export in a file in the current directory
+    (written,) = tmp_path.glob("skillcoach-my-data-*.json")
+    assert f"The whole export is in {written}" in text
+    assert json.loads(written.read_text(encoding="utf-8"))["profiles"]["consent_share"] is False
+    assert '"consent_share"' not in text and "• Not counted in your manager's team summary" in text
+    assert written.stat().st_mode & 0o077 == 0          # the owner's only
     assert "everything I kept about you is deleted" in text
     assert text.rstrip().endswith("it takes about two minutes.")  # no plan any more
 

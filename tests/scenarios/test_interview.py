@@ -240,7 +240,8 @@ async def test_free_text_switch_goal_is_understood_with_its_target(coach):
     await chat.send("I want to become a software developer")
     assert "Software developer" in chat.texts()
     await chat.press("yes")
-    assert "move into *Software developer*" in chat.texts()
+    assert "you'd like to become a *software developer*." in chat.texts()
+    assert "move into *Software developer*" not in chat.texts()
 
 
 async def test_stale_button_press_gets_a_polite_answer(coach):

@@ -118,13 +118,18 @@ def test_a_plan_card_has_a_header_sections_fields_and_an_image():
     assert messages[0]["text"] == "Your plan"
 
 
-def test_an_attachment_is_sent_as_code_blocks():
-    data = {"profiles": {"notes": ["x" * 100] * 100}, "user": "slack:U1"}
+def test_an_attachment_is_a_file_after_the_text_and_as_text_only_when_the_upload_fails():
+    data = {"profiles": {"notes": ["x <" * 100] * 100}, "user": "slack:U1"}
     messages = B.render(Reply("Here is everything I keep about you.", attachment=data,
                               attachment_name="skillcoach-data.json"))
-    check_limits(messages)
+    first, upload = messages
+    assert first["blocks"][0]["text"]["text"] == "Here is everything I keep about you."
+    assert upload["file"]["filename"] == "skillcoach-data.json"
+    assert json.loads(upload["file"]["content"]) == data
+    fallback = B.file_as_text(upload["file"])
+    check_limits(fallback)
     code = "".join(b["text"]["text"].removeprefix("```\n").removesuffix("\n```")
-                   for b in all_blocks(messages) if b["text"]["text"].startswith("```"))
+                   for b in all_blocks(fallback) if b["text"]["text"].startswith("```"))
     assert json.loads(code.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")) == data
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 import pytest
 
@@ -127,14 +128,36 @@ async def test_grow_is_acknowledged_while_the_store_is_stuck(slack: FakeSlack, d
         await stop_server(srv)
 
 
-async def test_grow_my_data_arrives_as_code_blocks_in_the_dm(server: SlackServer, slack: FakeSlack):
+async def test_grow_my_data_is_a_summary_and_a_json_file_in_the_dm(server: SlackServer, slack: FakeSlack):
     await server.command("/grow", "")
     await server.idle()
     await server.command("/grow", "my data")
     await server.idle()
+    # files_upload_v2: a URL for the file, its bytes, then the share into the DM
+    (url_call,) = slack.of("files.getUploadURLExternal")
+    (complete,) = slack.of("files.completeUploadExternal")
+    ((meta, content),) = slack.shared_files(dm_of(USER))
+    assert meta["filename"] == url_call.args["filename"]
+    assert re.fullmatch(r"skillcoach-my-data-\d{4}-\d\d-\d\d\.json", meta["filename"])
+    assert int(url_call.args["length"]) == len(content)
+    assert complete.args["channel_id"] == dm_of(USER)
+    assert complete.args["files"] == [{"id": meta["id"], "title": meta["filename"]}]
+    data = json.loads(content.decode("utf-8"))
+    assert data["user"] == f"slack:{USER}" and "profiles" in data
+    # the conversation gets a few lines, not the JSON
+    texts = [b["text"]["text"] for p in slack.posts(dm_of(USER)) for b in p["blocks"] if b["type"] == "section"]
+    summary = next(t for t in texts if t.startswith("Here's everything I keep about you"))
+    assert meta["filename"] in summary and len(summary.splitlines()) <= 8
+    assert not any(t.startswith("```") for t in texts)
+
+
+async def test_my_data_without_files_write_is_sent_as_text(server: SlackServer, slack: FakeSlack):
+    slack.refuse_files = "missing_scope"      # an app installed before the manifest asked for files:write
+    await server.command("/grow", "my data")
+    await server.idle()
+    assert slack.shared_files() == []
     code = [b["text"]["text"] for p in slack.posts(dm_of(USER)) for b in p["blocks"]
             if b["type"] == "section" and b["text"]["text"].startswith("```")]
-    assert code, "the export is shown as code"
     exported = "".join(c.removeprefix("```\n").removesuffix("\n```") for c in code)
     data = json.loads(exported.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
     assert data["user"] == f"slack:{USER}"

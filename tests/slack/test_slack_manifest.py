@@ -25,6 +25,7 @@ NEEDED_SCOPES = {
     "message.im": {"im:history"}, "app_mention": {"app_mentions:read"}, "app_home_opened": set(),
     "commands": {"commands"}, "posting": {"chat:write"}, "opening DMs": {"im:write"},
     "users.info / lookupByEmail": {"users:read", "users:read.email"},
+    "files_upload_v2 (my data as a file)": {"files:write"},
 }
 
 

@@ -244,10 +244,12 @@ async def test_plan_card_and_export_render_within_teams_limits(server, connector
     assert first["body"][0]["id"] == "card-plan" and first["body"][0]["text"] == "Your plan"
     assert any(e["type"] == "Image" for e in first["body"])
     assert any("Mentor: mentor-1@example.com" in t for c in cards for t in c.texts)
-    assert sent[-len(cards) - 1].texts == ["Your data"] or any(c.texts == ["Your data"] for c in sent)
-    code_parts = [c for c in sent if not c.cards and "```json" in c.body["text"]]
-    assert len(code_parts) >= 2, "a large export is split over several messages"
-    assert "my-data.json (1/" in code_parts[0].body["text"]
+    assert sent[-2].texts == ["Your data"]
+    # a large export is no flood of messages: one file consent card (the file follows when accepted)
+    (consent,) = sent[-1].body["attachments"]
+    assert consent["contentType"] == "application/vnd.microsoft.teams.card.file.consent"
+    assert consent["name"] == "my-data.json"
+    assert consent["content"]["sizeInBytes"] > 28_000
 
 
 async def test_proactive_message_after_restart(tmp_path, connector, catalog):
