@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BeforeValidator, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _lower(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
 
 
 def _teams_mode(value: Any) -> Any:
@@ -73,6 +77,15 @@ class Settings(BaseSettings):
     )  # seconds a process holds a claimed nudge before another may take it over (0: 120 s)
     min_group_size: int = Field(5, validation_alias=AliasChoices("SKILLCOACH_MIN_GROUP", "min_group_size"))
     log_level: str = Field("INFO", validation_alias=AliasChoices("SKILLCOACH_LOG_LEVEL", "log_level"))
+    # `text` (default) or `json`: one JSON object per line (timestamp, level, logger, message, platform, request id)
+    log_format: Annotated[Literal["text", "json"], BeforeValidator(_lower)] = Field(
+        "text", validation_alias=AliasChoices("SKILLCOACH_LOG_FORMAT", "log_format"))
+
+    # Operations
+    # GET /metrics answers only with `Authorization: Bearer <this token>`; empty: /metrics is not served (404)
+    metrics_token: str = Field("", validation_alias=AliasChoices("SKILLCOACH_METRICS_TOKEN", "metrics_token"))
+    # seconds `skillcoach serve` takes at most to stop after SIGTERM (finish or give back work, close)
+    stop_timeout: float = Field(10.0, gt=0, validation_alias=AliasChoices("SKILLCOACH_STOP_TIMEOUT", "stop_timeout"))
 
     @property
     def extra_catalog_dirs(self) -> list[Path]:
@@ -91,6 +104,8 @@ _ACCEPTED = {
     "nudge_period_days": "a number of days",
     "nudge_lease": "a number of seconds",
     "min_group_size": "a whole number",
+    "log_format": "text or json",
+    "stop_timeout": "a number of seconds above 0",
 }
 
 
