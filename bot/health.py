@@ -37,11 +37,8 @@ def state_of(app: web.Application) -> ServerState:
     return app[STATE]
 
 
-async def problems(app: web.Application) -> dict[str, str]:
+async def problems(app: web.Application, coach) -> dict[str, str]:
     """What keeps this process from taking traffic, by name; empty when ready."""
-    from bot.server import COACH
-
-    coach = app[COACH]
     missing: dict[str, str] = {}
     if state_of(app).stopping:
         missing["server"] = "stopping"
@@ -64,11 +61,16 @@ async def problems(app: web.Application) -> dict[str, str]:
     return missing
 
 
-async def readyz(request: web.Request) -> web.Response:
-    missing = await problems(request.app)
-    if missing:
-        return web.json_response({"ready": False, "missing": missing}, status=503)
-    return web.json_response({"ready": True})
+def readyz(coach):
+    """The GET /readyz handler of this coach's server."""
+
+    async def handler(request: web.Request) -> web.Response:
+        missing = await problems(request.app, coach)
+        if missing:
+            return web.json_response({"ready": False, "missing": missing}, status=503)
+        return web.json_response({"ready": True})
+
+    return handler
 
 
 def stopping_gate(app: web.Application):

@@ -64,7 +64,7 @@ def create_app(settings: Settings, *, coach: Coach | None = None) -> web.Applica
     app.middlewares.append(request_context())
     app.middlewares.append(health.stopping_gate(app))
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", health.readyz)
+    app.router.add_get("/readyz", health.readyz(coach))
     metrics.enable(app, coach, settings)  # before the platforms mount: they count their API calls
     from bot.report import add_routes as add_report_routes
 
