@@ -56,7 +56,10 @@ async def _serve(app: web.Application, *, host: str, port: int, stop_timeout: fl
 
     kwargs: dict[str, Any] = {"handle_signals": False, "shutdown_timeout": stop_timeout}
     if access_log is not None:
+        from bot.logs import access_logger_class
+
         kwargs["access_log"] = access_log
+        kwargs["access_log_class"] = access_logger_class()
     runner = web.AppRunner(app, **kwargs)
     await runner.setup()
     try:

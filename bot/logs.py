@@ -75,6 +75,21 @@ def setup_logging(level: str, fmt: str = "text", stream: Any = None) -> None:
     logging.getLogger("bm25s").setLevel(logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING)
 
 
+def access_logger_class():
+    """aiohttp's access log line, with the request's id and platform (it is written after the request's
+    own context has ended) and the path without its query string."""
+    from aiohttp.abc import AbstractAccessLogger
+
+    class AccessLogger(AbstractAccessLogger):
+        def log(self, request, response, time: float) -> None:
+            self.logger.info(
+                '%s "%s %s" %s %.3fs', request.remote, request.method, request.path, response.status, time,
+                extra={"request_id": response.headers.get("X-Request-Id", ""),
+                       "platform": ROUTE_PLATFORMS.get(request.path, "")})
+
+    return AccessLogger
+
+
 def new_request_id(incoming: str | None) -> str:
     if incoming and _REQUEST_ID_RE.match(incoming):
         return incoming

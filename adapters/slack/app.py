@@ -142,12 +142,21 @@ def delivery_error(exc: SlackApiError) -> DeliveryError:
     return DeliveryError(f"Slack refused the message: {error or status}", permanent=error in PERMANENT_ERRORS)
 
 
-class _DropTokenUnusedWarning(logging.Filter):
-    """bolt warns "As you gave `client` as well, `token` will be unused" whenever SLACK_BOT_TOKEN is in the
-    environment, even though the client it is given holds that very token: not a problem, not logged."""
+class _BoltLogFilter(logging.Filter):
+    """What bolt logs, made fit for an operator's log:
+
+    * bolt warns "As you gave `client` as well, `token` will be unused" whenever SLACK_BOT_TOKEN is in the
+      environment, even though the client it is given holds that very token: not a problem, not logged;
+    * "Unhandled request (<body>)" would put what a person wrote into the log: only the kind of request
+      is kept."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "`token` will be unused" not in record.getMessage()
+        message = record.getMessage()
+        if "`token` will be unused" in message:
+            return False
+        if message.startswith("Unhandled request"):
+            record.msg, record.args = "Unhandled Slack request (no listener for it)", ()
+        return True
 
 
 AUTH_RETRY_MAX = 30.0  # seconds between auth.test attempts while Slack cannot be reached
@@ -164,8 +173,8 @@ class SlackAdapter:
         self.socket_mode = bool(settings.slack_app_token)
         self.client = build_client(settings)
         bolt_log = logging.getLogger("skillcoach.slack.bolt")
-        if not any(isinstance(f, _DropTokenUnusedWarning) for f in bolt_log.filters):
-            bolt_log.addFilter(_DropTokenUnusedWarning())
+        if not any(isinstance(f, _BoltLogFilter) for f in bolt_log.filters):
+            bolt_log.addFilter(_BoltLogFilter())
         self.bolt = AsyncApp(
             client=self.client,
             signing_secret=settings.slack_signing_secret or "socket-mode",
@@ -670,7 +679,9 @@ class SlackAdapter:
         user = _str(body, "user", "id")
         if not user:
             return
-        log.info("unknown Slack action %r from %s", _get(body, "actions"), user)
+        # action ids only: an action's value can be what the person typed
+        ids = [a.get("action_id") for a in _get(body, "actions") or [] if isinstance(a, dict)]
+        log.info("unknown Slack action %r from %s", ids, user)
         channel = _str(body, "container", "channel_id") or _str(body, "channel", "id")
         try:
             if channel:
