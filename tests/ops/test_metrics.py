@@ -153,3 +153,36 @@ def test_method_labels_hold_no_ids() -> None:
         "POST /v3/conversations/{id}/activities/{id}")
     assert connector_method("GET", "/v3/conversations/19:abc@thread.tacv2/pagedmembers") == (
         "GET /v3/conversations/{id}/pagedmembers")
+
+
+async def test_introductions_are_counted_by_status(tmp_path: Path, catalog) -> None:
+    from bot.store import PROFILES
+    from tests.managers.conftest import ADMIN, report_email, slack_id, write_org
+    from tests.managers.test_http_slack import press_button
+    from tests.managers.test_http_slack import slack_users as manager_users
+
+    requester, helper = slack_id(report_email(1)), slack_id(report_email(13))
+    async with FakeSlack(users=manager_users()) as slack:
+        settings = settings_for(slack, tmp_path / "db", org_file=write_org(tmp_path / "org.yaml"), admins=ADMIN,
+                                metrics_token=METRICS_TOKEN)
+        server, session = await start_server(settings, make_store(tmp_path / "db"), catalog)
+        try:
+            base = str(server.test_server.make_url("/"))
+            await server.coach.store.put(PROFILES, f"slack:{requester}", {
+                "email": report_email(1), "platform": "slack", "user_id": requester, "consent_share": False,
+                "reminders": True, "plan": {"path": "upskill", "skills": [{"id": "sql", "done": False}],
+                                            "people": [{"email": report_email(13), "name": "Report 13",
+                                                        "offer": "mentoring", "skills": ["sql"]}]}})
+            await server.event(dm_event(requester, "ask Report 13 to mentor me"))
+            request = (await slack.wait_for(lambda s: s.posts(dm_of(helper))))[0]
+            _, _, text = await scrape(session, base)
+            assert value(text, "skillcoach_introductions_total", status="pending") == 1
+            assert value(text, "skillcoach_introductions_total", status="accepted") == 0
+            assert (await server.interact(press_button(helper, request, "Yes, happy to")))[0] == 200
+            await slack.wait_for(lambda s: [p for p in s.posts(dm_of(requester)) if "Good news" in p.get("text", "")])
+            _, _, text = await scrape(session, base)
+            assert value(text, "skillcoach_introductions_total", status="pending") == 1
+            assert value(text, "skillcoach_introductions_total", status="accepted") == 1
+            assert report_email(13) not in text and helper not in text
+        finally:
+            await stop_server(server)
