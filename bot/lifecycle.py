@@ -64,7 +64,12 @@ async def _serve(app: web.Application, *, host: str, port: int, stop_timeout: fl
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:  # the port is taken, the address is not this machine's, …
+            from bot.errors import SkillcoachError
+
+            raise SkillcoachError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         log.info("listening on http://%s:%d", host, port)
         await stop.wait()
     except BaseException:

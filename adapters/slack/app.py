@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import hashlib
 import json
 import logging
@@ -35,6 +36,8 @@ from adapters.slack import texts as T
 from adapters.slack.gate import make_handler
 from bot.delivery import DeliveryError
 from bot.errors import StoreError
+from bot.logs import PLATFORM as LOG_PLATFORM
+from bot.logs import REQUEST_ID, new_request_id
 from bot.types import Incoming, Reply, numbered_text
 
 log = logging.getLogger("skillcoach.slack")
@@ -301,7 +304,13 @@ class SlackAdapter:
 
     # -- background work -------------------------------------------------------------------------
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.create_task(coro)
+        """Run work in the background, with the log context of the request it came from (an HTTP request's
+        id; over Socket Mode a new id per event) and platform "slack"."""
+        context = contextvars.copy_context()
+        context.run(LOG_PLATFORM.set, PLATFORM)
+        if not context.get(REQUEST_ID):
+            context.run(REQUEST_ID.set, new_request_id(None))
+        task = asyncio.create_task(coro, context=context)
         self._tasks.add(task)
         task.add_done_callback(self._finished)
         return task
