@@ -4,8 +4,9 @@ Stopping takes at most SKILLCOACH_STOP_TIMEOUT seconds (default 10), in this ord
 
 1. the server is marked stopping: `/readyz` answers 503 and every new request but `/healthz` gets 503
    with Retry-After (bot/health.py), while requests already being handled run on;
-2. background work stops (bot/background.py): nothing new is claimed, nudges in flight finish for up
-   to 70 % of the time, what is still held is given back to the queue for the next process;
+2. background work stops (bot/background.py, given 80 % of the time): nothing new is claimed, nudges
+   in flight finish for up to 70 % of that, what is still held is given back to the queue for the next
+   process;
 3. the listening socket closes, requests in flight finish, then the app's cleanup closes the platform
    clients (Slack's Web API session, Socket Mode) and the store.
 
