@@ -35,9 +35,11 @@ def _name(factory) -> str:
 
 
 def attach_background(app: web.Application, coach) -> None:
+    tasks: dict[asyncio.Task, str] = {}
+    app[BACKGROUND] = tasks  # filled when the server starts (the app cannot change after that)
+
     async def ctx(app: web.Application):
-        tasks = {asyncio.create_task(factory(coach), name=_name(factory)): _name(factory) for factory in TASKS}
-        app[BACKGROUND] = tasks
+        tasks.update({asyncio.create_task(factory(coach), name=_name(factory)): _name(factory) for factory in TASKS})
         yield
         await _cancel(list(tasks))
 
