@@ -39,38 +39,32 @@ def _settings():
         raise SkillcoachError(describe_errors(exc)) from None
 
 
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # bm25s sets its own logger to DEBUG ("Building index ..."): an operator sees it only when asking for DEBUG
-    logging.getLogger("bm25s").setLevel(logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING)
+def _setup_logging(level: str, fmt: str = "text") -> None:
+    from bot.logs import setup_logging
+
+    setup_logging(level, fmt)
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
     from bot.console import run_console
 
     settings = _settings()
-    _setup_logging("WARNING")
+    _setup_logging("WARNING", settings.log_format)
     return asyncio.run(run_console(settings, user=args.user))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from aiohttp import web
-
+    from bot.lifecycle import serve
     from bot.server import create_app
 
     settings = _settings()
-    _setup_logging(settings.log_level)
+    _setup_logging(settings.log_level, settings.log_format)
     app = create_app(settings)
     from adapters.teams import LISTEN_HOST
 
     app[LISTEN_HOST] = args.host  # Teams without an app id is served only on a loopback address
-    web.run_app(app, host=args.host, port=args.port, print=None,
-                access_log=logging.getLogger("skillcoach.access"))
-    return 0
+    return serve(app, host=args.host, port=args.port, stop_timeout=settings.stop_timeout,
+                 access_log=logging.getLogger("skillcoach.access"))
 
 
 def cmd_advise(args: argparse.Namespace) -> int:

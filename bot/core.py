@@ -23,6 +23,7 @@ from bot.dedupe import Dedupe
 from bot.delivery import DeliveryError, Messenger
 from bot.errors import ConflictError, StoreError
 from bot.home import HomeSummary, home_summary
+from bot.metrics import NO_METRICS
 from bot.people import Directory, Person
 from bot.recommend import Recommender
 from bot.settings import Settings
@@ -57,6 +58,7 @@ class Coach:
         self.clock = clock
         self.recommender = Recommender(catalog)
         self.messengers: dict[str, Messenger] = {}
+        self.metrics = NO_METRICS  # bot/metrics.py replaces it when /metrics is on
         self._listeners: list[ChangeListener] = []
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         # Extension points for feature modules (managers' commands, introductions, nudges):
@@ -118,6 +120,17 @@ class Coach:
         Nothing can overtake that save (a user's turns run one at a time here); if it fails, the reply
         returned asks the person to try again.
         """
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            replies, outcome = await self._handle(incoming, once=once, retried=retried, deliver=deliver)
+            return replies
+        finally:
+            self.metrics.turn(incoming.platform, outcome, time.perf_counter() - started)
+
+    async def _handle(self, incoming: Incoming, *, once: bool, retried: bool,
+                      deliver: Deliver | None) -> tuple[list[Reply], str]:
+        """`handle`, and the turn's outcome for the metrics."""
         if len(incoming.text) > MAX_TEXT:
             incoming = replace(incoming, text=incoming.text[:MAX_TEXT])
         lock = self._locks.get(incoming.user_key)
@@ -130,16 +143,16 @@ class Coach:
                                                       retried=retried,
                                                       deliver=None if self.store.shared else deliver)
             except DuplicateEvent:
-                return []
+                return [], "duplicate"
             except StoreError as exc:
                 log.warning("store unavailable during a turn of %s: %s", incoming.user_key, exc)
-                return [Reply(M.TRY_AGAIN)]
+                return [Reply(M.TRY_AGAIN)], "store_unavailable"
             except (OSError, ConnectionError) as exc:
                 log.warning("store unreachable during a turn of %s: %s", incoming.user_key, exc)
-                return [Reply(M.TRY_AGAIN)]
+                return [Reply(M.TRY_AGAIN)], "store_unavailable"
         if delivered:
-            return []
-        return replies or [Reply(M.HELP)]
+            return [], "answered"
+        return replies or [Reply(M.HELP)], "answered"
 
     async def _turn(self, incoming: Incoming, *, once: bool = False, retried: bool = False,
                     deliver: Deliver | None = None) -> tuple[list[Reply], bool]:

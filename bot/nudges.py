@@ -194,6 +194,10 @@ class NudgeService:
         self.retry_due: dict[str, float] = {}   # jobs this worker put back, by key -> when due
         self.max_batch = 200                     # jobs claimed at once (about 2 s of sending)
         self._finishing: set[asyncio.Task] = set()
+        # stopping (bot/background.py): claim nothing more, finish what is in flight, then return
+        self.stopping = False
+        self.held: dict[str, Any] = {}              # claimed nudge jobs not yet completed or released
+        self.sending: set[asyncio.Future] = set()   # shielded reserve-and-send steps running now
         self._fanouts: dict[str, dict[str, Any]] = {}   # fan-out records by id (their fields never change)
 
     @property
@@ -294,7 +298,7 @@ class NudgeService:
                 self.wake.clear()   # cleared before looking for work: a wake-up during the look is kept
                 size = self.batch_size()
                 claimed = 0
-                if len(inflight) <= size // 2:
+                if len(inflight) <= size // 2 and not self.stopping:
                     claimed += await self._expand_fanouts()
                     for job in await self._claim(size - len(inflight)):
                         task = asyncio.create_task(self._job_and_keep(job, done))
@@ -312,7 +316,7 @@ class NudgeService:
                 if self._finishing:
                     await asyncio.gather(*list(self._finishing), return_exceptions=True)
                     continue
-                if until_idle and not await self._pending():
+                if self.stopping or (until_idle and not await self._pending()):
                     return
                 self._fanouts.clear()
                 delay = IDLE_POLL
@@ -349,6 +353,7 @@ class NudgeService:
         jobs = await self.coach.store.claim(NUDGE_QUEUE, self.worker_id, limit=limit, lease=lease_seconds(self.coach), now=now)
         for job in jobs:
             self.retry_due.pop(job.key, None)
+            self.held[job.key] = job
         if len(jobs) < limit:  # every due job was free to take: a due one not taken is done or elsewhere
             self.retry_due = {key: due for key, due in self.retry_due.items() if due > now}
         return jobs
@@ -380,6 +385,8 @@ class NudgeService:
             await self._record(fid, results)
         await asyncio.gather(*(store.complete(NUDGE_QUEUE, job.key, self.worker_id, {"outcome": outcome})
                                for job, outcome in zip(jobs, outcomes) if outcome is not None))
+        for job in jobs:
+            self.held.pop(job.key, None)
 
     async def _run_job(self, job, fanout: dict[str, Any]) -> str | None:
         try:
@@ -398,6 +405,7 @@ class NudgeService:
     async def _retry(self, job, delay: float) -> None:
         due = self.coach.clock() + delay
         await self.coach.store.release(NUDGE_QUEUE, job.key, self.worker_id, due=due)
+        self.held.pop(job.key, None)
         self.retry_due[job.key] = due
 
     async def _deliver(self, job, fanout: dict[str, Any]) -> str | None:
@@ -432,7 +440,10 @@ class NudgeService:
         await self.bucket(platform).acquire()
         # Reserving, sending and marking run shielded: cancelling the worker (shutdown) lets them finish
         # and be recorded, so a restart never sends the nudge again and never finds a half-done one.
-        return await asyncio.shield(self._reserve_and_send(job, fanout, platform, user_id, email, profile_rec))
+        step = asyncio.ensure_future(self._reserve_and_send(job, fanout, platform, user_id, email, profile_rec))
+        self.sending.add(step)
+        step.add_done_callback(self.sending.discard)
+        return await asyncio.shield(step)
 
     async def _reserve_and_send(self, job, fanout, platform, user_id, email, profile_rec) -> str | None:
         store, fid = self.coach.store, job.payload["fanout"]
@@ -883,7 +894,7 @@ async def _export(coach, user_key: str) -> dict[str, Any]:
 async def worker_task(coach) -> None:
     """Deliver nudges (and finish whatever a previous process left) until cancelled."""
     svc = service(coach)
-    while True:
+    while not svc.stopping:
         try:
             await svc.run()
         except asyncio.CancelledError:

@@ -1,4 +1,5 @@
-"""The one aiohttp server: Slack at POST /slack/events, Teams at POST /api/messages, GET /healthz."""
+"""The one aiohttp server: Slack at POST /slack/events, Teams at POST /api/messages, GET /healthz
+(alive), GET /readyz (ready for traffic, bot/health.py), GET /metrics (bot/metrics.py, when enabled)."""
 
 from __future__ import annotations
 
@@ -53,11 +54,18 @@ def register_features(coach: Coach) -> None:
 
 def create_app(settings: Settings, *, coach: Coach | None = None) -> web.Application:
     """The app factory: no globals, everything hangs off the returned application."""
+    from bot import health, metrics
+    from bot.logs import request_context
+
     coach = coach or build_coach(settings)
     app = web.Application(client_max_size=1024 * 1024)
     app[COACH] = coach
     app[STARTED] = time.time()
+    app.middlewares.append(request_context())
+    app.middlewares.append(health.stopping_gate(app))
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", health.readyz(coach))
+    metrics.enable(app, coach, settings)  # before the platforms mount: they count their API calls
     from bot.report import add_routes as add_report_routes
 
     add_report_routes(app, coach)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BeforeValidator, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _lower(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
 
 
 def _teams_mode(value: Any) -> Any:
@@ -76,6 +80,15 @@ class Settings(BaseSettings):
         7, gt=0, validation_alias=AliasChoices("SKILLCOACH_REPORT_REFRESH_DAYS", "report_refresh_days")
     )  # the team report's figures are counted from a snapshot taken this often (weekly: Mondays 00:00 UTC)
     log_level: str = Field("INFO", validation_alias=AliasChoices("SKILLCOACH_LOG_LEVEL", "log_level"))
+    # `text` (default) or `json`: one JSON object per line (timestamp, level, logger, message, platform, request id)
+    log_format: Annotated[Literal["text", "json"], BeforeValidator(_lower)] = Field(
+        "text", validation_alias=AliasChoices("SKILLCOACH_LOG_FORMAT", "log_format"))
+
+    # Operations
+    # GET /metrics answers only with `Authorization: Bearer <this token>`; empty: /metrics is not served (404)
+    metrics_token: str = Field("", validation_alias=AliasChoices("SKILLCOACH_METRICS_TOKEN", "metrics_token"))
+    # seconds `skillcoach serve` takes at most to stop after SIGTERM (finish or give back work, close)
+    stop_timeout: float = Field(10.0, gt=0, validation_alias=AliasChoices("SKILLCOACH_STOP_TIMEOUT", "stop_timeout"))
 
     @property
     def extra_catalog_dirs(self) -> list[Path]:
@@ -95,6 +108,8 @@ _ACCEPTED = {
     "nudge_lease": "a number of seconds",
     "min_group_size": "a whole number",
     "report_refresh_days": "a number of days greater than 0",
+    "log_format": "text or json",
+    "stop_timeout": "a number of seconds above 0",
 }
 
 

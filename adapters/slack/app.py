@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import hashlib
 import json
 import logging
@@ -35,6 +36,8 @@ from adapters.slack import texts as T
 from adapters.slack.gate import make_handler
 from bot.delivery import DeliveryError
 from bot.errors import StoreError
+from bot.logs import PLATFORM as LOG_PLATFORM
+from bot.logs import REQUEST_ID, new_request_id
 from bot.types import Incoming, Reply, numbered_text
 
 log = logging.getLogger("skillcoach.slack")
@@ -142,6 +145,26 @@ def delivery_error(exc: SlackApiError) -> DeliveryError:
     return DeliveryError(f"Slack refused the message: {error or status}", permanent=error in PERMANENT_ERRORS)
 
 
+class _BoltLogFilter(logging.Filter):
+    """What bolt logs, made fit for an operator's log:
+
+    * bolt warns "As you gave `client` as well, `token` will be unused" whenever SLACK_BOT_TOKEN is in the
+      environment, even though the client it is given holds that very token: not a problem, not logged;
+    * "Unhandled request (<body>)" would put what a person wrote into the log: only the kind of request
+      is kept."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "`token` will be unused" in message:
+            return False
+        if message.startswith("Unhandled request"):
+            record.msg, record.args = "Unhandled Slack request (no listener for it)", ()
+        return True
+
+
+AUTH_RETRY_MAX = 30.0  # seconds between auth.test attempts while Slack cannot be reached
+
+
 class SlackAdapter:
     """The Slack side of the server; also the core's `Messenger` for platform "slack"."""
 
@@ -152,6 +175,9 @@ class SlackAdapter:
         self.settings = settings
         self.socket_mode = bool(settings.slack_app_token)
         self.client = build_client(settings)
+        bolt_log = logging.getLogger("skillcoach.slack.bolt")
+        if not any(isinstance(f, _BoltLogFilter) for f in bolt_log.filters):
+            bolt_log.addFilter(_BoltLogFilter())
         self.bolt = AsyncApp(
             client=self.client,
             signing_secret=settings.slack_signing_secret or "socket-mode",
@@ -159,7 +185,7 @@ class SlackAdapter:
             # and hands bolt the checked body re-encoded, which bolt's own check could not verify
             request_verification_enabled=False,
             name="skillcoach",
-            logger=logging.getLogger("skillcoach.slack.bolt"),
+            logger=bolt_log,
         )
         self.user_cache_seconds = user_cache_seconds
         self.outbox_poll = OUTBOX_POLL
@@ -168,6 +194,10 @@ class SlackAdapter:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._socket: Any = None
         self._socket_task: asyncio.Task[None] | None = None
+        self._auth_task: asyncio.Task[None] | None = None
+        self.authenticated = False        # auth.test passed (HTTP mode)
+        self.socket_connected = False     # the Socket Mode connection is open
+        self.auth_problem = "auth.test not done yet"
         self._register()
 
     # -- wiring ----------------------------------------------------------------------------------
@@ -194,8 +224,40 @@ class SlackAdapter:
         if not self.socket_mode:
             app.router.add_post(ROUTE, make_handler(self.bolt, self.settings.slack_signing_secret))
 
+    def ready_problem(self) -> str | None:
+        """None when Slack can take traffic (readiness, bot/health.py), else why not."""
+        if self.socket_mode:
+            return None if self.socket_connected else "Socket Mode not connected"
+        return None if self.authenticated else self.auth_problem
+
+    async def _check_auth(self) -> None:
+        """auth.test until it answers: ready when the token is good; a refused token stays not ready."""
+        delay = 1.0
+        while True:
+            try:
+                await self.client.auth_test()
+                self.authenticated = True
+                log.info("Slack auth.test passed")
+                return
+            except asyncio.CancelledError:
+                raise
+            except SlackApiError as exc:
+                error = str(_get(exc.response.data, "error") or exc.response.status_code)
+                if error not in ("ratelimited", "429") and exc.response.status_code < 500:
+                    self.auth_problem = f"auth.test refused: {error}"
+                    log.error("Slack auth.test refused the bot token: %s", error)
+                    return
+                self.auth_problem = f"auth.test failed: {error}"
+            except Exception as exc:  # network trouble: not ready yet, try again
+                self.auth_problem = f"auth.test failed: {type(exc).__name__}"
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, AUTH_RETRY_MAX)
+
     async def _lifecycle(self, app: web.Application) -> AsyncIterator[None]:
-        self.client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        self.client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30),
+                                                    trace_configs=self.coach.metrics.aiohttp_trace(PLATFORM) or None)
+        if not self.socket_mode:
+            self._auth_task = asyncio.create_task(self._check_auth(), name="slack-auth-test")
         if self.socket_mode:
             from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
@@ -209,6 +271,10 @@ class SlackAdapter:
         outbox.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await outbox
+        if self._auth_task is not None:
+            self._auth_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._auth_task
         if self._socket_task is not None:
             self._socket_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -226,6 +292,7 @@ class SlackAdapter:
         while True:
             try:
                 await self._socket.connect_async()
+                self.socket_connected = True
                 log.info("Slack Socket Mode connected")
                 return
             except asyncio.CancelledError:
@@ -237,7 +304,13 @@ class SlackAdapter:
 
     # -- background work -------------------------------------------------------------------------
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.create_task(coro)
+        """Run work in the background, with the log context of the request it came from (an HTTP request's
+        id; over Socket Mode a new id per event) and platform "slack"."""
+        context = contextvars.copy_context()
+        context.run(LOG_PLATFORM.set, PLATFORM)
+        if not context.get(REQUEST_ID):
+            context.run(REQUEST_ID.set, new_request_id(None))
+        task = asyncio.create_task(coro, context=context)
         self._tasks.add(task)
         task.add_done_callback(self._finished)
         return task
@@ -639,7 +712,9 @@ class SlackAdapter:
         user = _str(body, "user", "id")
         if not user:
             return
-        log.info("unknown Slack action %r from %s", _get(body, "actions"), user)
+        # action ids only: an action's value can be what the person typed
+        ids = [a.get("action_id") for a in _get(body, "actions") or [] if isinstance(a, dict)]
+        log.info("unknown Slack action %r from %s", ids, user)
         channel = _str(body, "container", "channel_id") or _str(body, "channel", "id")
         try:
             if channel:

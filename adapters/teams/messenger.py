@@ -50,6 +50,9 @@ class TeamsMessenger:
         self.runtime = runtime
         self._rosters: dict[str, tuple[float, list[Any]]] = {}
 
+    def ready_problem(self) -> str | None:
+        return self.runtime.ready_problem()
+
     # -- the Messenger protocol ------------------------------------------------------------------
     async def send(self, user_id: str, address: dict[str, Any] | None, replies: list[Reply]) -> None:
         messages = [m for reply in replies for m in render(reply)]

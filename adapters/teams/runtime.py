@@ -44,30 +44,50 @@ class BotConfig:
             setattr(self, key, value)
 
 
-class _SingleTryConnectorFactory(ConnectorFactory):
-    """Connector clients that try a request once: in local development an unreachable serviceUrl (an
-    Emulator that is not running) is reported at once instead of after ~10 s of connection retries."""
+class _ObservedConnectorFactory(ConnectorFactory):
+    """Connector clients with a response hook (`hook`, e.g. the metrics' call counter), and, with
+    `single_try`, a request tried once: in local development an unreachable serviceUrl (an Emulator that
+    is not running) is reported at once instead of after ~10 s of connection retries."""
 
-    def __init__(self, inner: ConnectorFactory) -> None:
+    def __init__(self, inner: ConnectorFactory, *, single_try: bool, hook: Any = None) -> None:
         self._inner = inner
+        self._single_try = single_try
+        self._hook = hook
 
     async def create(self, service_url: str, audience: str = None) -> ConnectorClient:  # type: ignore[assignment]
         client = await self._inner.create(service_url, audience)
-        client.config.retry_policy.retries = 0
+        if self._single_try:
+            client.config.retry_policy.retries = 0
+        if self._hook is not None and self._hook not in client.config.hooks:
+            client.config.hooks.append(self._hook)
         return client
 
 
-class LocalBotFrameworkAuthentication(ConfigurationBotFrameworkAuthentication):
-    """No app id (local development): botbuilder's configuration, with single-try connector clients."""
+class ObservedBotFrameworkAuthentication(ConfigurationBotFrameworkAuthentication):
+    """botbuilder's configuration, with connector clients that report each call to `connector_hook`."""
+
+    single_try = False
+    connector_hook: Any = None
+
+    def _wrap(self, factory: ConnectorFactory) -> ConnectorFactory:
+        if not self.single_try and self.connector_hook is None:
+            return factory
+        return _ObservedConnectorFactory(factory, single_try=self.single_try, hook=self.connector_hook)
 
     def create_connector_factory(self, claims_identity: ClaimsIdentity) -> ConnectorFactory:
-        return _SingleTryConnectorFactory(super().create_connector_factory(claims_identity))
+        return self._wrap(super().create_connector_factory(claims_identity))
 
     async def authenticate_request(self, activity: Activity, auth_header: str) -> Any:
         result = await super().authenticate_request(activity, auth_header)
         if result.connector_factory is not None:
-            result.connector_factory = _SingleTryConnectorFactory(result.connector_factory)
+            result.connector_factory = self._wrap(result.connector_factory)
         return result
+
+
+class LocalBotFrameworkAuthentication(ObservedBotFrameworkAuthentication):
+    """No app id (local development): botbuilder's configuration, with single-try connector clients."""
+
+    single_try = True
 
 
 class TeamsRuntime:
@@ -82,13 +102,14 @@ class TeamsRuntime:
         self.coach = coach
         self.settings = settings
         self.app_id: str = settings.microsoft_app_id.strip()
-        auth_class = ConfigurationBotFrameworkAuthentication if self.app_id else LocalBotFrameworkAuthentication
+        auth_class = ObservedBotFrameworkAuthentication if self.app_id else LocalBotFrameworkAuthentication
         try:
             self.auth = auth_class(
                 BotConfig(settings, auth_overrides), credentials_factory=credentials_factory
             )
         except Exception as exc:  # botbuilder raises bare Exception for missing settings
             raise ConfigError(f"Teams configuration is incomplete: {exc} (see MicrosoftApp* settings)") from exc
+        self.auth.connector_hook = coach.metrics.connector_hook()
         self.adapter = CloudAdapter(self.auth)
         self.adapter.on_turn_error = self._on_turn_error
         # the activity handler and the proactive messenger, attached where Teams is mounted
@@ -100,6 +121,17 @@ class TeamsRuntime:
     @property
     def auth_required(self) -> bool:
         return bool(self.app_id)
+
+    def ready_problem(self) -> str | None:
+        """None when Teams can take traffic: local mode, or an app id with the credentials its type needs."""
+        if not self.app_id:
+            return None
+        app_type = (self.settings.microsoft_app_type or "MultiTenant").strip().lower()
+        if app_type != "userassignedmsi" and not self.settings.microsoft_app_password:
+            return "MicrosoftAppPassword is empty"
+        if app_type in ("singletenant", "userassignedmsi") and not self.settings.microsoft_app_tenant_id.strip():
+            return "MicrosoftAppTenantId is empty"
+        return None
 
     async def _on_turn_error(self, context: TurnContext, error: Exception) -> None:
         if unreachable(error):  # nothing to tell the user through a connector that cannot be reached

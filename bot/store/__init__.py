@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.store.base import (ADDRESSES, CONVERSATIONS, EMAILS, PROFILES, USER_COLLECTIONS, Job, Record, Store,
-                            update)
+from bot.store.base import (ADDRESSES, CONVERSATIONS, EMAILS, PROFILES, USER_COLLECTIONS, Job, QueueStats, Record,
+                            Store, update)
 
-__all__ = ["ADDRESSES", "CONVERSATIONS", "EMAILS", "PROFILES", "USER_COLLECTIONS", "Job", "Record", "Store",
+__all__ = ["ADDRESSES", "CONVERSATIONS", "EMAILS", "PROFILES", "USER_COLLECTIONS", "Job", "QueueStats", "Record", "Store",
            "open_store", "update"]
 
 

@@ -17,6 +17,8 @@ Every backend (TinyDB by default, PostgreSQL to scale out) implements `Store`. T
 * A durable work queue: `enqueue` (idempotent by key), `claim` (take up to n due, unleased jobs with a
   lease that expires), `complete`, `release`. Claimed jobs whose lease expired (the worker died) are
   claimed again by someone else.
+* `queue_stats(queue)` — how many jobs wait, how many are leased, and when the oldest one not done was
+  enqueued (for `/metrics`; one indexed query or one pass over the queue's shards).
 * `try_lease(name, owner, ttl)` — a named lease for "only one process runs this now" (schedules).
 
 Records hold JSON-compatible dicts only.
@@ -44,6 +46,13 @@ class Record:
     key: str
     data: dict[str, Any]
     version: int
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    waiting: int                 # not done and not leased (due now or later)
+    leased: int                  # claimed by a live worker
+    oldest_enqueued_at: float | None  # of the jobs not done; None when none (or enqueued before it was kept)
 
 
 @dataclass(frozen=True)
@@ -112,6 +121,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def job(self, queue: str, key: str) -> dict[str, Any] | None:
         """A job's state: {"payload", "done", "result", "attempts", "due", "owner", "lease_until"}."""
+
+    async def queue_stats(self, queue: str, *, now: float | None = None) -> QueueStats:
+        """Jobs of `queue` not done: waiting, leased, and the enqueue time of the oldest."""
+        raise NotImplementedError(f"{type(self).__name__} has no queue statistics")
 
     # -- leases -----------------------------------------------------------------------------
     @abc.abstractmethod

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from bot.errors import ConflictError
-from bot.store.base import Job, Record, Store
+from bot.store.base import Job, QueueStats, Record, Store
 
 
 class MemoryStore(Store):
@@ -55,7 +55,7 @@ class MemoryStore(Store):
             return False
         self._jobs[(queue, key)] = {
             "payload": copy.deepcopy(payload), "done": False, "result": None, "attempts": 0,
-            "due": due, "owner": None, "lease_until": 0.0,
+            "due": due, "owner": None, "lease_until": 0.0, "enqueued_at": time.time(),
         }
         return True
 
@@ -89,7 +89,14 @@ class MemoryStore(Store):
 
     async def job(self, queue: str, key: str) -> dict[str, Any] | None:
         job = self._jobs.get((queue, key))
-        return copy.deepcopy(job) if job else None
+        return {k: copy.deepcopy(v) for k, v in job.items() if k != "enqueued_at"} if job else None
+
+    async def queue_stats(self, queue: str, *, now: float | None = None) -> QueueStats:
+        now = time.time() if now is None else now
+        pending = [job for (q, _), job in self._jobs.items() if q == queue and not job["done"]]
+        leased = sum(job["lease_until"] > now for job in pending)
+        times = [job["enqueued_at"] for job in pending if job.get("enqueued_at")]
+        return QueueStats(len(pending) - leased, leased, min(times) if times else None)
 
     async def try_lease(self, name: str, owner: str, ttl: float, *, now: float | None = None) -> bool:
         now = time.time() if now is None else now

@@ -56,6 +56,13 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         );
         """,
     ),
+    (
+        2,
+        "jobs: when each was enqueued",
+        """
+        ALTER TABLE jobs ADD COLUMN enqueued_at double precision NOT NULL DEFAULT 0;
+        """,
+    ),
 )
 
 LATEST = MIGRATIONS[-1][0]

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from bot.errors import ConfigError, ConflictError, StoreError, StoreUnavailable
-from bot.store.base import Job, Record, Store
+from bot.store.base import Job, QueueStats, Record, Store
 from bot.store.migrations import migrate
 
 log = logging.getLogger(__name__)
@@ -364,9 +364,9 @@ class PostgresStore(Store):
     async def enqueue(self, queue: str, key: str, payload: dict[str, Any], *, due: float = 0.0) -> bool:
         async with self._conn() as conn:
             added = await conn.fetchval(
-                "INSERT INTO jobs (queue, key, payload, due) VALUES ($1, $2, $3::jsonb, $4) "
+                "INSERT INTO jobs (queue, key, payload, due, enqueued_at) VALUES ($1, $2, $3::jsonb, $4, $5) "
                 "ON CONFLICT (queue, key) DO NOTHING RETURNING true",
-                queue, key, json.dumps(payload), float(due),
+                queue, key, json.dumps(payload), float(due), time.time(),
             )
         return bool(added)
 
@@ -416,6 +416,19 @@ class PostgresStore(Store):
             queue, key,
         )
         return None if row is None else self._job_state(row)
+
+    async def queue_stats(self, queue: str, *, now: float | None = None) -> QueueStats:
+        """One query over the partial index of jobs not done."""
+        now = time.time() if now is None else now
+        row = await self._read(
+            "fetchrow",
+            "SELECT count(*) FILTER (WHERE lease_until <= $2) AS waiting, "
+            "count(*) FILTER (WHERE lease_until > $2) AS leased, "
+            "min(enqueued_at) FILTER (WHERE enqueued_at > 0) AS oldest "
+            "FROM jobs WHERE queue = $1 AND NOT done",
+            queue, now,
+        )
+        return QueueStats(int(row["waiting"]), int(row["leased"]), row["oldest"])
 
     @staticmethod
     def _job_state(row: Any) -> dict[str, Any]:

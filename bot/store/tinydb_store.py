@@ -54,7 +54,7 @@ from tinydb import Query, TinyDB
 from tinydb.storages import Storage
 
 from bot.errors import ConflictError, StoreError
-from bot.store.base import Job, Record, Store
+from bot.store.base import Job, QueueStats, Record, Store
 
 log = logging.getLogger(__name__)
 
@@ -462,7 +462,7 @@ class TinyDBStore(Store):
                 return False
             shard.table.insert({
                 "k": key, "payload": body, "done": False, "result": None, "attempts": 0,
-                "due": float(due), "owner": None, "lease_until": 0.0,
+                "due": float(due), "owner": None, "lease_until": 0.0, "enqueued_at": time.time(),
             })
             return True
 
@@ -533,7 +533,36 @@ class TinyDBStore(Store):
         doc = await self._on_shard(await self._job_path(queue, key), lambda s: s.find(key), write=False)
         if doc is None:
             return None
-        return {name: _clone(value) for name, value in doc.items() if name != "k"}
+        return {name: _clone(value) for name, value in doc.items() if name not in ("k", "enqueued_at")}
+
+    async def queue_stats(self, queue: str, *, now: float | None = None) -> QueueStats:
+        """One read of each of the queue's shards (as `claim` does)."""
+        await self._ready()
+        now = time.time() if now is None else now
+
+        def count(shard: _Shard) -> tuple[int, int, float | None]:
+            waiting = leased = 0
+            oldest: float | None = None
+            for doc in shard.table:
+                if doc["done"]:
+                    continue
+                if doc["lease_until"] > now:
+                    leased += 1
+                else:
+                    waiting += 1
+                at = doc.get("enqueued_at")
+                if at and (oldest is None or at < oldest):
+                    oldest = at
+            return waiting, leased, oldest
+
+        waiting = leased = 0
+        oldest: float | None = None
+        for path in await asyncio.to_thread(_shard_files, self._folder("queues", queue)):
+            w, n, at = await self._on_shard(path, count, write=False)
+            waiting, leased = waiting + w, leased + n
+            if at is not None and (oldest is None or at < oldest):
+                oldest = at
+        return QueueStats(waiting, leased, oldest)
 
     # -- leases -----------------------------------------------------------------------------
     async def try_lease(self, name: str, owner: str, ttl: float, *, now: float | None = None) -> bool:

@@ -262,3 +262,24 @@ async def test_get_many_returns_records_in_order_with_none_for_missing(store):
     got = await store.get_many([("conversations", "a"), ("profiles", "missing"), ("profiles", "a")])
     assert [r and (r.key, r.data, r.version) for r in got] == [("a", {"n": 2}, 1), None, ("a", {"n": 3}, 2)]
     assert await store.get_many([]) == []
+
+
+async def test_queue_stats(store: Store) -> None:
+    import time as _time
+
+    empty = await store.queue_stats("stats-q", now=T0)
+    assert (empty.waiting, empty.leased, empty.oldest_enqueued_at) == (0, 0, None)
+    before = _time.time()
+    for key, due in (("a", T0), ("b", T0), ("c", T0 + 1000)):
+        await store.enqueue("stats-q", key, {"k": key}, due=due)
+    after = _time.time()
+    await store.enqueue("other-q", "x", {})
+    [job] = await store.claim("stats-q", "w1", limit=1, lease=30, now=T0)
+    stats = await store.queue_stats("stats-q", now=T0 + 1)
+    assert (stats.waiting, stats.leased) == (2, 1)
+    assert before <= stats.oldest_enqueued_at <= after
+    # a lease that ran out counts as waiting; done jobs are not counted
+    assert (await store.queue_stats("stats-q", now=T0 + 31)).leased == 0
+    assert await store.complete("stats-q", job.key, "w1") is True
+    stats = await store.queue_stats("stats-q", now=T0 + 1)
+    assert (stats.waiting, stats.leased) == (2, 0)

@@ -1,0 +1,96 @@
+"""`skillcoach serve`: start the app, and stop it gracefully on SIGTERM (or SIGINT, Ctrl-C).
+
+Stopping takes at most SKILLCOACH_STOP_TIMEOUT seconds (default 10), in this order:
+
+1. the server is marked stopping: `/readyz` answers 503 and every new request but `/healthz` gets 503
+   with Retry-After (bot/health.py), while requests already being handled run on;
+2. background work stops (bot/background.py, given 80 % of the time): nothing new is claimed, nudges
+   in flight finish for up to 70 % of that, what is still held is given back to the queue for the next
+   process;
+3. the listening socket closes, requests in flight finish, then the app's cleanup closes the platform
+   clients (Slack's Web API session, Socket Mode) and the store.
+
+The exit status is 0 when all of that finished in time; 1 when the time ran out (whatever was still
+running is cancelled; a nudge job not given back is taken over when its lease ends).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from typing import Any
+
+from aiohttp import web
+
+log = logging.getLogger("skillcoach.server")
+
+
+def serve(app: web.Application, *, host: str, port: int, stop_timeout: float, access_log: Any = None) -> int:
+    """Run the server until SIGTERM or SIGINT; the process's exit status."""
+    return asyncio.run(_serve(app, host=host, port=port, stop_timeout=stop_timeout, access_log=access_log))
+
+
+async def _serve(app: web.Application, *, host: str, port: int, stop_timeout: float, access_log: Any) -> int:
+    from bot.background import stop_background
+    from bot.health import state_of
+    from bot.server import COACH
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    received: list[str] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        if received:  # a second signal: stop waiting for anything
+            log.warning("%s again: stopping now", sig.name)
+            for task in asyncio.all_tasks(loop):
+                if task is not current:
+                    task.cancel()
+            return
+        received.append(sig.name)
+        stop.set()
+
+    current = asyncio.current_task()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal, sig)
+
+    kwargs: dict[str, Any] = {"handle_signals": False, "shutdown_timeout": stop_timeout}
+    if access_log is not None:
+        from bot.logs import access_logger_class
+
+        kwargs["access_log"] = access_log
+        kwargs["access_log_class"] = access_logger_class()
+    runner = web.AppRunner(app, **kwargs)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        try:
+            await site.start()
+        except OSError as exc:  # the port is taken, the address is not this machine's, …
+            from bot.errors import SkillcoachError
+
+            raise SkillcoachError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        log.info("listening on http://%s:%d", host, port)
+        await stop.wait()
+    except BaseException:
+        await runner.cleanup()
+        raise
+
+    started = time.monotonic()
+    log.info("%s: stopping (at most %g s): no new work is taken", received[0], stop_timeout)
+    state_of(app).stopping = True
+    clean = True
+    report = {"released": 0}
+    try:
+        report = await stop_background(app, app[COACH], stop_timeout * 0.8)
+        left = max(0.5, stop_timeout - (time.monotonic() - started))
+        await asyncio.wait_for(runner.cleanup(), timeout=left)
+    except asyncio.TimeoutError:
+        clean = False
+        log.error("stopping took longer than SKILLCOACH_STOP_TIMEOUT=%g s: the rest was cancelled", stop_timeout)
+    except asyncio.CancelledError:  # a second signal
+        clean = False
+    if clean:
+        log.info("stopped in %.1f s (%d nudge job(s) given back)", time.monotonic() - started, report["released"])
+    return 0 if clean else 1
