@@ -6,7 +6,8 @@ own folders with SKILLCOACH_CATALOG, and an entry with an id already loaded repl
     families.yaml    families:  [{id, name, trending: [skill ids], associations: [{name, url, description}]}]
     skills.yaml      skills:    [{id, name, aliases: [..], transferable: bool, description}]
     roles/*.yaml     roles:     [{id, title, family, alt_titles: [..], skills: {skill id: weight 1-5},
-                                  adjacent: [role ids], description}]
+                                  adjacent: [role ids], description,
+                                  level: 1-5 (optional: preparation the job needs, as O*NET job zones)}]
     learning.yaml    learning:  [{id, title, provider, type, hours, skills: [skill ids], url, cost,
                                   families: [family ids] (optional: offered only in those fields' plans)}]
 
@@ -26,6 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bot.errors import CatalogError
 
 DEFAULT_DIR = Path(__file__).parent / "catalog_data"
+# libyaml's parser when PyYAML has it: an imported taxonomy is megabytes of YAML, read at every start
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 LEARNING_TYPES = ("course", "certification", "book", "workshop", "practice", "community", "program")
 
 
@@ -70,6 +73,7 @@ class Role(_Entry):
     skills: dict[str, int] = Field(min_length=1)
     adjacent: list[str] = Field(default_factory=list)
     description: str = ""
+    level: int | None = Field(default=None, ge=1, le=5)  # preparation: 1 little .. 5 extensive (job zone)
 
     @field_validator("skills")
     @classmethod
@@ -105,6 +109,8 @@ class Catalog:
     learning: dict[str, LearningOption] = field(default_factory=dict)
     sources: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, id) -> file
     by_skill: dict[str, list[LearningOption]] = field(default_factory=dict)
+    folders: list[Path] = field(default_factory=list)  # the folders loaded, in order
+    indexes: dict[str, object] = field(default_factory=dict, repr=False)  # built matching state, shared
 
     def skill_name(self, skill_id: str) -> str:
         skill = self.skills.get(skill_id)
@@ -123,7 +129,7 @@ class Catalog:
 
 def _load_file(path: Path, catalog: Catalog) -> None:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as exc:
         raise CatalogError(f"{path}: not valid YAML: {exc}") from None
     except OSError as exc:
@@ -199,6 +205,7 @@ def load_catalog(extra_dirs: list[Path] | tuple[Path, ...] = (), *, include_defa
             raise CatalogError(f"{base}: catalog folder does not exist")
         for path in files:
             _load_file(path, catalog)
+        catalog.folders.append(base.resolve())
     _check_references(catalog)
     for option in catalog.learning.values():
         for skill in option.skills:
