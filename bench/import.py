@@ -33,14 +33,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DOMAINS = ("care", "data", "field", "plant", "sales", "clinic", "site", "energy", "retail", "school", "legal",
-           "night", "quality", "safety", "patient", "stock", "fleet", "client", "design", "service", "research",
-           "store", "kitchen", "water", "power", "audit", "claims", "loan", "farm", "lab", "media", "video",
-           "marine", "rail", "aviation", "textile", "timber", "glass", "steel", "paper", "print", "sound",
-           "stage", "museum", "library", "forest", "mining", "oil", "gas", "solar", "wind", "nuclear", "dental",
-           "optical", "veterinary", "pharmacy", "laundry", "hotel", "casino", "funeral", "postal", "courier",
-           "survey", "mapping", "tax", "payroll", "credit", "insurance", "property", "parking", "traffic", "boiler",
-           "crane", "welding", "roofing", "plumbing", "elevator", "signal", "radio", "network", "cloud", "web")
 JOBS = ("assistant", "officer", "technician", "manager", "analyst", "operator", "worker", "coordinator",
         "specialist", "supervisor", "adviser", "engineer", "inspector", "clerk", "planner", "designer",
         "installer", "repairer", "mechanic", "attendant", "scientist", "teacher", "therapist", "aide", "driver")
@@ -55,11 +47,27 @@ QUERIES = [
 ]
 
 
+def vocabulary() -> list[str]:
+    """The words of the shipped catalog's titles, alternate titles and skill names (about 2,000): titles
+    made of them are as varied as real ones, which a few dozen repeated words would not be."""
+    from bot.catalog import load_catalog
+
+    catalog = load_catalog()
+    words = set()
+    for role in catalog.roles.values():
+        for title in [role.title, *role.alt_titles]:
+            words.update(w for w in title.lower().split() if w.isalpha() and len(w) >= 3)
+    for skill in catalog.skills.values():
+        words.update(w for w in skill.name.lower().split() if w.isalpha() and len(w) >= 3)
+    return sorted(words)
+
+
 def write_onet(folder: Path, occupations: int, alternates: int, seed: int = 11) -> dict[str, int]:
     """O*NET text files of this size, in the published layout (header row, tabs, CRLF, no quoting)."""
     from onet_elements import KNOWLEDGE, SKILLS  # beside this script
 
     rnd = random.Random(seed)
+    words = vocabulary()
     folder.mkdir(parents=True, exist_ok=True)
     codes, titles = [], {}
     majors = ["11", "13", "15", "17", "19", "21", "23", "25", "27", "29", "31", "33", "35", "37", "39", "41",
@@ -67,7 +75,7 @@ def write_onet(folder: Path, occupations: int, alternates: int, seed: int = 11) 
     for i in range(occupations):
         code = f"{majors[i % len(majors)]}-{1000 + i:04d}.{i % 3:02d}"
         codes.append(code)
-        titles[code] = f"{rnd.choice(DOMAINS).title()} {rnd.choice(DOMAINS).title()} {rnd.choice(JOBS).title()}s {i}"
+        titles[code] = f"{rnd.choice(words).title()} {rnd.choice(words).title()} {rnd.choice(JOBS).title()}s"
 
     def table(name: str, header: list[str], rows) -> int:
         n = 0
@@ -81,14 +89,14 @@ def write_onet(folder: Path, occupations: int, alternates: int, seed: int = 11) 
     counts = {}
     (folder / "Read Me.txt").write_text("O*NET 30.1 Database\nsynthetic, for bench/import.py\n", encoding="utf-8")
     counts["occupations"] = table("Occupation Data.txt", ["O*NET-SOC Code", "Title", "Description"], (
-        [c, titles[c], " ".join(rnd.choice(DOMAINS) for _ in range(24)) + "."] for c in codes))
+        [c, titles[c], " ".join(rnd.choice(words) for _ in range(24)) + "."] for c in codes))
     per = alternates // occupations
     extra = alternates - per * occupations
 
     def alts():
         for k, c in enumerate(codes):
             for j in range(per + (1 if k < extra else 0)):
-                alt = f"{rnd.choice(MODIFIERS).title()} {rnd.choice(DOMAINS).title()} {rnd.choice(JOBS).title()} {k}-{j}"
+                alt = " ".join([rnd.choice(MODIFIERS), rnd.choice(words), rnd.choice(words), rnd.choice(JOBS)][rnd.randint(0, 1):])
                 yield [c, titles[c], alt, "n/a", rnd.choice(["08", "09", "10"])]
     counts["alternate titles"] = table("Alternate Titles.txt",
                                        ["O*NET-SOC Code", "Title", "Alternate Title", "Short Title", "Source(s)"], alts())
@@ -106,7 +114,7 @@ def write_onet(folder: Path, occupations: int, alternates: int, seed: int = 11) 
                        "N", "N", "08/2025", "Analyst"]
     counts["skill rows (IM+LV)"] = table("Skills.txt", header, rated(SKILLS))
     counts["knowledge rows (IM+LV)"] = table("Knowledge.txt", header, rated(KNOWLEDGE))
-    tools = [f"{rnd.choice(DOMAINS).title()} {rnd.choice(['Studio', 'Suite', 'Pro', 'Manager', 'Cloud'])} {n}"
+    tools = [f"{rnd.choice(words).title()} {rnd.choice(['Studio', 'Suite', 'Pro', 'Manager', 'Cloud'])} {n}"
              for n in range(2000)]
 
     def tech():
@@ -168,6 +176,7 @@ def phase_match(args) -> dict:
     catalog = load_catalog([Path(args.out)])
     matcher = RoleMatcher(catalog)
     rnd = random.Random(5)
+    words = vocabulary()
     roles = list(catalog.roles.values())
     queries = []
     for i in range(args.queries):
@@ -180,7 +189,7 @@ def phase_match(args) -> dict:
             j = rnd.randrange(len(alt))
             queries.append(alt[:j] + alt[j + 1:])  # a typo
         elif kind == 2:
-            queries.append(f"I work as a {rnd.choice(DOMAINS)} {rnd.choice(JOBS)} at a {rnd.choice(DOMAINS)} site")
+            queries.append(f"I work as a {rnd.choice(words)} {rnd.choice(JOBS)} at a {rnd.choice(words)} site")
         else:
             queries.append(QUERIES[i % len(QUERIES)])
     matcher.match("warm up")
