@@ -82,12 +82,3 @@ def store(catalog: Catalog, name: str, fp: str, state: dict[str, Any]) -> None:
     except OSError as exc:
         log.info("matching index not stored in %s (%s)", folder, exc)
 
-
-def write_index(catalog: Catalog, folder: Path) -> None:
-    """Build the indexes of `catalog` into `folder/.index` (the importer, before the folder is moved)."""
-    from bot.matching import RoleMatcher, SkillMatcher
-
-    if folder.resolve() not in catalog.folders:
-        raise ValueError(f"{folder} is not a folder of this catalog")
-    RoleMatcher(catalog)
-    SkillMatcher(catalog)

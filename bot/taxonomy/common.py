@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bot.catalog import Catalog, Family, LearningOption, Role, Skill, load_catalog
 from bot.errors import CatalogError, SkillcoachError
-from bot.matching import CONFIDENT, PLAUSIBLE, RoleMatcher, normalise
+from bot.matching import CONFIDENT, PLAUSIBLE, RoleMatcher, SkillMatcher, normalise
 from bot.taxonomy.tables import TaxonomyError
 
 MARKER = ".skillcoach-import.json"  # written into every imported folder: what it came from, when
@@ -335,9 +335,8 @@ def write(result: Result, taxonomy: Taxonomy, out: Path, *, base_dirs: list[Path
             catalog = load_catalog([*base_dirs, tmp])  # validated exactly as at start-up
         except CatalogError as exc:
             raise SkillcoachError(f"the imported catalog does not load: {exc}") from None
-        from bot.taxonomy.cache import write_index
-
-        write_index(catalog, tmp)
+        RoleMatcher(catalog)  # builds the matching indexes and stores them in .index/ (bot.taxonomy.cache)
+        SkillMatcher(catalog)
         _swap(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
