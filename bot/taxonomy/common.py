@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.catalog import Catalog, Family, LearningOption, Role, Skill, load_catalog
+from bot.catalog import Association, Catalog, Family, LearningOption, Role, Skill, load_catalog
 from bot.errors import CatalogError, SkillcoachError
 from bot.matching import CONFIDENT, PLAUSIBLE, RoleMatcher, SkillMatcher, normalise
 from bot.taxonomy.tables import TaxonomyError
@@ -263,7 +263,12 @@ def build(taxonomy: Taxonomy, base: Catalog, *, only: list[str] | None = None,
         in_use = {s for r in roles.values() if r.family == fid for s in r.skills}
         trending = [mapper.skill_ids[k] for k in fam.trending if k in mapper.skill_ids]
         trending = [s for s in dict.fromkeys(trending) if s in in_use][:MAX_TRENDING]
-        families.append(Family(id=fid, name=fam.name, trending=trending))
+        # the plan points to "the professional association below": name the kind honestly, not one we don't know
+        association = Association(
+            name=f"A professional association of {fam.name[:1].lower() + fam.name[1:]}",
+            description="Ask your L&D team or colleagues in the field which association they belong to: "
+                        "most offer events, courses, certification and a network of peers.")
+        families.append(Family(id=fid, name=fam.name, trending=trending, associations=[association]))
     missing = used_families - {f.id for f in families}
     if missing:
         raise TaxonomyError(f"occupations refer to groups the download does not name: {', '.join(sorted(missing))}")

@@ -124,7 +124,7 @@ def read(folder: Path, language: str = "en") -> Taxonomy:
         role.related = [c for c in units[unit_of[role.code]] if c != role.code]
         if role.family not in families:
             name = group_names.get(role.family, f"ISCO-08 sub-major group {role.family}")
-            families[role.family] = SourceFamily(key=role.family, name=f"{name} (ISCO {role.family})")
+            families[role.family] = SourceFamily(key=role.family, name=name)
     release = f"ESCO classification, CSV, language {language}"
     return Taxonomy(source="esco", release=release,
                     publisher="ESCO: European Commission (European Skills, Competences, Qualifications and Occupations)",

@@ -185,7 +185,7 @@ def read(folder: Path) -> Taxonomy:
         fam = families.get(major)
         if fam is None:
             name = SOC_MAJOR_GROUPS.get(major, f"SOC major group {major}")
-            fam = families[major] = SourceFamily(key=major, name=f"{name} (SOC {major})")
+            fam = families[major] = SourceFamily(key=major, name=f"{name} occupations")
     # trending: in-demand before hot, then by how many of the family's occupations flag the tool
     votes: dict[str, dict[str, tuple[int, int]]] = {}
     for code, items in flagged.items():

@@ -56,7 +56,9 @@ def test_onet_import_loads_with_the_shipped_catalog(onet_dir):
     assert boiler.title == "Boilermaker"                       # the plural O*NET title, in the singular
     assert "Boilermakers" in boiler.alt_titles and "Boiler Mechanic" in boiler.alt_titles
     assert boiler.family == "onet-47"
-    assert catalog.families["onet-47"].name == "Construction and extraction (SOC 47)"
+    assert catalog.families["onet-47"].name == "Construction and extraction occupations"
+    assert catalog.families["onet-47"].associations[0].name == \
+        "A professional association of construction and extraction occupations"
     assert boiler.level == 3                                   # its job zone
     assert boiler.skills["repairing"] == 5                     # importance 4.75
     assert boiler.skills["quality-control-analysis"] == 3      # importance 3.15
@@ -123,7 +125,7 @@ def test_esco_import_loads_with_the_shipped_catalog(esco_dir):
     assert "They cut and duplicate keys" in lock.description   # the description's second line
     assert lock.skills["cut-keys"] == 5 and lock.skills["security-systems"] == 2  # essential / optional
     assert lock.family == "esco-72"
-    assert catalog.families["esco-72"].name == "Metal, machinery and related trades workers (ISCO 72)"
+    assert catalog.families["esco-72"].name == "Metal, machinery and related trades workers"
     assert lock.level == 2                                     # ISCO major group 7: skill level 2
     assert imported["esco-2411-1"].level == 4 and imported["esco-3434-1"].level == 3
     # the same ISCO unit group: adjacent
@@ -340,6 +342,8 @@ def test_whole_interview_on_an_imported_role_in_the_terminal_chat(tmp_path, onet
     for skill in ("Repairing", "Equipment Maintenance"):          # its most important O*NET skills
         assert skill in text
     assert "Training arranged with your employer's learning and development team" in text
+    assert "keeping up with the latest in construction and extraction occupations" in text
+    assert "A professional association of construction and extraction occupations" in text
     assert "Traceback" not in text + done.stderr
 
 
