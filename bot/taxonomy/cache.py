@@ -11,7 +11,6 @@ from a catalog folder, which an administrator controls as much as the code itsel
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import pickle
@@ -19,23 +18,20 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bot.catalog import Catalog
+from bot.catalog import IMPORT_MARKER as MARKER
+from bot.catalog import INDEX_DIR, Catalog
 
 log = logging.getLogger("skillcoach.catalog")
 
-INDEX_DIR = ".index"
-MARKER = ".skillcoach-import.json"
 VERSION = 1
 
 
 def fingerprint(catalog: Catalog) -> str:
     """What the indexes are built from: every role's and skill's words."""
     digest = hashlib.sha256(f"v{VERSION}".encode())
-    for role in catalog.roles.values():
-        digest.update(json.dumps([role.id, role.title, role.alt_titles, role.description, role.skills],
-                                 ensure_ascii=False).encode())
-    for skill in catalog.skills.values():
-        digest.update(json.dumps([skill.id, skill.name, skill.aliases, skill.description], ensure_ascii=False).encode())
+    # repr, not pickle: pickle's bytes depend on which equal strings happen to be one object
+    digest.update(repr([(r.id, r.title, r.alt_titles, r.description, r.skills) for r in catalog.roles.values()]).encode())
+    digest.update(repr([(s.id, s.name, s.aliases, s.description) for s in catalog.skills.values()]).encode())
     return digest.hexdigest()
 
 

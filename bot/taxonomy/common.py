@@ -14,12 +14,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.catalog import Association, Catalog, Family, LearningOption, Role, Skill, load_catalog
+from bot.catalog import IMPORT_MARKER, Association, Catalog, Family, LearningOption, Role, Skill, load_catalog
 from bot.errors import CatalogError, SkillcoachError
 from bot.matching import CONFIDENT, PLAUSIBLE, RoleMatcher, SkillMatcher, normalise
 from bot.taxonomy.tables import TaxonomyError
 
-MARKER = ".skillcoach-import.json"  # written into every imported folder: what it came from, when
+MARKER = IMPORT_MARKER  # written into every imported folder: what it came from, when
 MAX_ROLE_SKILLS = 20
 MAX_ADJACENT = 6
 MAX_TRENDING = 8
