@@ -369,3 +369,21 @@ def test_a_big_step_up_between_imported_levels_is_named(esco_dir):
         in plan.path_reason
     down = rec.plan(accountant, [], "switch", shop)
     assert "more preparation" not in down.path_reason
+
+
+def test_stored_parse_results_are_used_only_for_unchanged_files(tmp_path):
+    from bot.errors import CatalogError
+
+    out = tmp_path / "out"
+    assert run_import("onet", str(FIXTURES / "onet"), "--out", str(out)) == 0
+    load_catalog([out])
+    assert (out / ".index" / "files.pickle").is_file()
+    path = out / "roles" / "onet-47.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["roles"][0]["skills"]["repairing"] = 9
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"onet-47\.json: roles entry onet-47-2011-00: .*weight 9"):
+        load_catalog([out])
+    path.write_text("{broken", encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"onet-47\.json: not valid JSON: line 1 column 2"):
+        load_catalog([out])
