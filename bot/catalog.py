@@ -6,16 +6,23 @@ own folders with SKILLCOACH_CATALOG, and an entry with an id already loaded repl
     families.yaml    families:  [{id, name, trending: [skill ids], associations: [{name, url, description}]}]
     skills.yaml      skills:    [{id, name, aliases: [..], transferable: bool, description}]
     roles/*.yaml     roles:     [{id, title, family, alt_titles: [..], skills: {skill id: weight 1-5},
-                                  adjacent: [role ids], description}]
+                                  adjacent: [role ids], description,
+                                  level: 1-5 (optional: preparation the job needs, as O*NET job zones)}]
     learning.yaml    learning:  [{id, title, provider, type, hours, skills: [skill ids], url, cost,
                                   families: [family ids] (optional: offered only in those fields' plans)}]
 
-Any file may hold any of the four lists; files are read in name order. A broken file raises
-`CatalogError` naming the file, the entry and the problem.
+Any file may hold any of the four lists; files are read in name order. A file is YAML (`.yaml`, `.yml`)
+or JSON (`.json`) of the same shape: `skillcoach catalog import` writes JSON, which reads in a fraction of
+the time YAML takes at the size of a whole taxonomy. A broken file raises `CatalogError` naming the file,
+the entry and the problem.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import pickle
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -26,6 +33,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bot.errors import CatalogError
 
 DEFAULT_DIR = Path(__file__).parent / "catalog_data"
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when PyYAML has it
+SUFFIXES = (".yaml", ".yml", ".json")
+IMPORT_MARKER = ".skillcoach-import.json"  # in a folder written by `skillcoach catalog import`
+INDEX_DIR = ".index"                       # its stored parse results and matching indexes
 LEARNING_TYPES = ("course", "certification", "book", "workshop", "practice", "community", "program")
 
 
@@ -70,6 +81,7 @@ class Role(_Entry):
     skills: dict[str, int] = Field(min_length=1)
     adjacent: list[str] = Field(default_factory=list)
     description: str = ""
+    level: int | None = Field(default=None, ge=1, le=5)  # preparation: 1 little .. 5 extensive (job zone)
 
     @field_validator("skills")
     @classmethod
@@ -105,6 +117,8 @@ class Catalog:
     learning: dict[str, LearningOption] = field(default_factory=dict)
     sources: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, id) -> file
     by_skill: dict[str, list[LearningOption]] = field(default_factory=dict)
+    folders: list[Path] = field(default_factory=list)  # the folders loaded, in order
+    indexes: dict[str, object] = field(default_factory=dict, repr=False)  # built matching state, shared
 
     def skill_name(self, skill_id: str) -> str:
         skill = self.skills.get(skill_id)
@@ -121,13 +135,81 @@ class Catalog:
         return {k: len(getattr(self, k)) for k in _KINDS}
 
 
-def _load_file(path: Path, catalog: Catalog) -> None:
+def _parse(path: Path) -> object:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".json":
+            return json.loads(text)
+        return yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as exc:
         raise CatalogError(f"{path}: not valid YAML: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise CatalogError(f"{path}: not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except UnicodeDecodeError as exc:
+        raise CatalogError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise CatalogError(f"{path}: cannot be read: {exc}") from None
+
+
+class _ParsedFiles:
+    """What each catalog file parsed to, kept in an imported folder's .index/ (written by
+    `skillcoach catalog import`) and used for a file whose size and modification time are unchanged:
+    reading YAML is most of a start-up's time. Every entry is still validated at every load."""
+
+    def __init__(self, dirs: list[Path]) -> None:
+        self.path: Path | None = None
+        for base in reversed(dirs):
+            if base.is_dir() and (base / IMPORT_MARKER).is_file():
+                self.path = base / INDEX_DIR / "files.pickle"
+                break
+        self.entries: dict[str, tuple[int, int, object]] = {}
+        self.changed = False
+        if self.path is not None:
+            try:
+                with self.path.open("rb") as handle:
+                    loaded = pickle.load(handle)  # noqa: S301 (the admin's own catalog folder)
+                if isinstance(loaded, dict) and loaded.get("version") == 1:
+                    self.entries = loaded["files"]
+            except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, KeyError, TypeError):
+                self.entries = {}
+
+    def raw(self, path: Path) -> object:
+        if self.path is None:
+            return _parse(path)
+        key = str(path.resolve())
+        try:
+            stat = path.stat()
+        except OSError as exc:
+            raise CatalogError(f"{path}: cannot be read: {exc}") from None
+        found = self.entries.get(key)
+        if found is not None and found[0] == stat.st_mtime_ns and found[1] == stat.st_size:
+            return found[2]
+        raw = _parse(path)
+        self.entries[key] = (stat.st_mtime_ns, stat.st_size, raw)
+        self.changed = True
+        return raw
+
+    def save(self, seen: set[str]) -> None:
+        stale = set(self.entries) - seen
+        if self.path is None or not (self.changed or stale):
+            return
+        for key in stale:
+            del self.entries[key]
+        try:
+            self.path.parent.mkdir(exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".files.")
+            with os.fdopen(fd, "wb") as handle:
+                pickle.dump({"version": 1, "files": self.entries}, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            mask = os.umask(0)
+            os.umask(mask)
+            os.chmod(tmp, 0o666 & ~mask)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # a read-only catalog folder: parsed again at the next start
+
+
+def _load_file(path: Path, catalog: Catalog, parsed: _ParsedFiles | None = None) -> None:
+    raw = parsed.raw(path) if parsed is not None else _parse(path)
     if raw is None:
         return
     if not isinstance(raw, dict):
@@ -190,16 +272,23 @@ def load_catalog(extra_dirs: list[Path] | tuple[Path, ...] = (), *, include_defa
     """Load the default catalog and then each extra folder (or file) in order; validate everything."""
     catalog = Catalog()
     dirs = ([DEFAULT_DIR] if include_default else []) + [Path(d) for d in extra_dirs]
+    parsed = _ParsedFiles(dirs)
+    seen: set[str] = set()
     for base in dirs:
         if base.is_file():
             files = [base]
         elif base.is_dir():
-            files = sorted(p for p in base.rglob("*") if p.suffix in (".yaml", ".yml"))
+            # hidden files and folders (an import's .index/ and marker) are not catalog files
+            files = sorted(p for p in base.rglob("*") if p.suffix in SUFFIXES
+                           and not any(part.startswith(".") for part in p.relative_to(base).parts))
         else:
             raise CatalogError(f"{base}: catalog folder does not exist")
         for path in files:
-            _load_file(path, catalog)
+            _load_file(path, catalog, parsed)
+            seen.add(str(path.resolve()))
+        catalog.folders.append(base.resolve())
     _check_references(catalog)
+    parsed.save(seen)
     for option in catalog.learning.values():
         for skill in option.skills:
             catalog.by_skill.setdefault(skill, []).append(option)

@@ -110,6 +110,17 @@ def cmd_db(args: argparse.Namespace) -> int:
     return run_db(_settings(), args)
 
 
+def run_catalog_import(settings, args: argparse.Namespace, out=None) -> int:
+    """`skillcoach catalog import onet|esco DIR --out FOLDER`."""
+    from bot.taxonomy import run_import
+
+    return run_import(settings, args, _printer(out))
+
+
+def cmd_catalog_import(args: argparse.Namespace) -> int:
+    return run_catalog_import(_settings(), args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="skillcoach", description="A career-growth coach for Slack and Teams.")
     parser.add_argument("--version", action="version", version=f"skillcoach {version()}")
@@ -164,6 +175,24 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--collection", dest="collections", action="append", default=[],
                    help="also copy this collection (repeatable; the user collections are always copied)")
     c.set_defaults(func=cmd_db)
+
+    p = sub.add_parser("catalog", help="catalog tools")
+    cat_sub = p.add_subparsers(dest="catalog_command", required=True)
+    imp = cat_sub.add_parser(
+        "import", help="turn a downloaded O*NET database or ESCO CSV release into catalog files",
+        description="Turn a downloaded O*NET database (text files) or ESCO CSV release into catalog files "
+                    "of the shipped shape; point SKILLCOACH_CATALOG at the folder written.")
+    imp.add_argument("source", choices=("onet", "esco"))
+    imp.add_argument("dir", help="the unzipped download's folder")
+    imp.add_argument("--out", required=True, help="the folder to write (replaced when it holds an earlier import)")
+    imp.add_argument("--language", default="en", help="ESCO: the language of the CSV files (default en)")
+    imp.add_argument("--only", default="", metavar="CODES",
+                     help="only these occupations: comma-separated codes or their leading part "
+                          "(O*NET 15-1252.00 or 15-; ESCO 2654.1.7 or 2654)")
+    imp.add_argument("--match-org", nargs="?", const="", default=None, metavar="ORGFILE",
+                     help="only the occupations the organisation file's role titles match "
+                          "(default file: SKILLCOACH_ORG)")
+    imp.set_defaults(func=cmd_catalog_import)
     return parser
 
 

@@ -72,16 +72,20 @@ class RoleMatcher:
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        self.index = TextIndex(role_documents(catalog))
-        self._phrases: list[str] = []
-        self._owner: list[str] = []
-        self._exact: dict[str, list[int]] = {}
+        self.__dict__.update(_indexes(catalog, "roles", self._build))
+
+    @staticmethod
+    def _build(catalog: Catalog) -> dict:
+        phrases: list[str] = []
+        owner: list[str] = []
+        exact: dict[str, list[int]] = {}
         for role in catalog.roles.values():
             for phrase in [role.title, *role.alt_titles]:
-                self._exact.setdefault(normalise(phrase), []).append(len(self._phrases))
-                self._phrases.append(normalise(phrase))
-                self._owner.append(role.id)
-        self._lookalikes = PhraseIndex(self._phrases)
+                exact.setdefault(normalise(phrase), []).append(len(phrases))
+                phrases.append(normalise(phrase))
+                owner.append(role.id)
+        return {"index": TextIndex(role_documents(catalog)), "_phrases": phrases, "_owner": owner,
+                "_exact": exact, "_lookalikes": PhraseIndex(phrases)}
 
     def match(self, text: str, limit: int = 4) -> list[RoleMatch]:
         query = normalise(text)
@@ -134,6 +138,22 @@ class RoleMatcher:
         return max(votes.items(), key=lambda kv: (kv[1], kv[0]))[0]
 
 
+def _indexes(catalog: Catalog, name: str, build) -> dict:
+    """A matcher's built state: shared by every matcher of this catalog, read from the index an import
+    stored beside its folder when it is for this catalog, else built (and stored there)."""
+    from bot.taxonomy import cache
+
+    fp = cache.fingerprint(catalog)  # the key: a catalog changed after a matcher was built gets new indexes
+    state = catalog.indexes.get(f"{name}:{fp}")
+    if state is None:
+        state = cache.load(catalog, name, fp)
+        if state is None:
+            state = build(catalog)
+            cache.store(catalog, name, fp, state)
+        catalog.indexes[f"{name}:{fp}"] = state
+    return state
+
+
 def _is_fragment(phrase: str, sentence: str) -> bool:
     """A title that is a small part of a sentence ("... medicines in a chemist") is a lead, not an answer."""
     words = sentence.split()
@@ -172,16 +192,20 @@ class SkillMatcher:
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        self.index = TextIndex(skill_documents(catalog))
-        self._exact: dict[str, str] = {}
-        self._phrases: list[str] = []
-        self._owner: list[str] = []
+        self.__dict__.update(_indexes(catalog, "skills", self._build))
+
+    @staticmethod
+    def _build(catalog: Catalog) -> dict:
+        exact: dict[str, str] = {}
+        phrases: list[str] = []
+        owner: list[str] = []
         for skill in catalog.skills.values():
             for phrase in [skill.name, skill.id.replace("-", " "), *skill.aliases]:
                 key = normalise(phrase)
-                self._exact.setdefault(key, skill.id)
-                self._phrases.append(key)
-                self._owner.append(skill.id)
+                exact.setdefault(key, skill.id)
+                phrases.append(key)
+                owner.append(skill.id)
+        return {"index": TextIndex(skill_documents(catalog)), "_exact": exact, "_phrases": phrases, "_owner": owner}
 
     def match_one(self, text: str, cutoff: float = 86.0, scorer=fuzz.WRatio) -> str | None:
         """One skill: exact id, name or alias, else the closest name above `cutoff`."""

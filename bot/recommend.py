@@ -214,7 +214,7 @@ class Recommender:
         chosen = [s for s, _ in ranked[:max_skills]]
         if len(chosen) < 3:
             # already strong: stretch towards the adjacent roles' key skills
-            for role_id in (self.catalog.roles[aim.id].adjacent if aim.id in self.catalog.roles else []):
+            for role_id in self._stretch_roles(aim):
                 for skill, _w in sorted(self.catalog.roles[role_id].skills.items(), key=lambda kv: -kv[1]):
                     if skill not in have_set and skill not in chosen:
                         chosen.append(skill)
@@ -255,6 +255,11 @@ class Recommender:
                 f"You want to grow as {role_noun(current.title)}: that is upskilling — "
                 f"building on the job you have and keeping up with the latest in {self._field(aim)}."
             )
+        step = self._level_step(current, aim) if reskill else 0
+        if step >= 2:
+            reason += (f" {aim.title} usually takes a good deal more preparation than {current.title} "
+                       f"(level {self.catalog.roles[aim.id].level} of 5 against {self.catalog.roles[current.id].level}): "
+                       "expect a longer path, and count formal training or a qualification among the options.")
         if senior:
             reason += (" You're experienced in the role, so I've taken its fundamentals as known: this plan "
                        "leans to advanced, leadership and trending skills.")
@@ -279,6 +284,31 @@ class Recommender:
             note=note,
             level="senior" if senior else None,
         )
+
+    def _level_step(self, current: RoleRef, aim: RoleRef) -> int:
+        """How many preparation levels (imported job zones / ISCO skill levels) the move climbs; 0 unknown."""
+        a = self.catalog.roles.get(current.id or "")
+        b = self.catalog.roles.get(aim.id or "")
+        if a is None or b is None or a.level is None or b.level is None:
+            return 0
+        return b.level - a.level
+
+    def _stretch_roles(self, aim: RoleRef) -> list[str]:
+        """Adjacent roles to stretch towards: with levels known, the next step up first, then the same
+        level, then the rest (a move down is the last place to look for growth)."""
+        role = self.catalog.roles.get(aim.id or "")
+        if role is None:
+            return []
+        if role.level is None:
+            return list(role.adjacent)
+
+        def rank(other_id: str) -> int:
+            other = self.catalog.roles[other_id].level
+            if other is None:
+                return 2
+            return {1: 0, 0: 1}.get(other - role.level, 3 if other < role.level else 2)
+
+        return sorted(role.adjacent, key=rank)
 
     def _field(self, ref: RoleRef) -> str:
         return self.catalog.family_name(ref.family).lower() if ref.family else "your field"

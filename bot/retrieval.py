@@ -78,6 +78,15 @@ class TextIndex:
             self._retriever = bm25s.BM25()
             self._retriever.index(bm25s.tokenization.Tokenized(ids=ids, vocab=self._vocab), show_progress=False)
 
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        del state["_stemmer"]  # a C object: made again when read back
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._stemmer = Stemmer.Stemmer("english")
+
     def tokens(self, text: str) -> list[str]:
         words = [w for w in _WORD.findall(text.lower().replace("'", "")) if w not in _STOPWORDS and len(w) > 1]
         return self._stemmer.stemWords(words)
