@@ -84,6 +84,10 @@ PERMANENT_ERRORS = {
 RENDER_ERRORS = {"invalid_blocks", "invalid_blocks_format", "msg_too_long", "too_many_attachments"}
 
 USER_CACHE_SECONDS = 3600.0
+METADATA_TYPE = "skillcoach_message"   # the event type of the metadata on proactive messages
+HISTORY_PAGE = 200                       # messages per conversations.history page when resolving
+HISTORY_PAGES = 5
+HISTORY_MARGIN = 120.0                   # seconds of history read before a reservation (clock skew)
 OUTBOX = "slack-outbox"   # store queue: replies Slack kept rate-limiting, delivered later in order
 OUTBOX_POLL = 2.0
 MENTION_RE = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
@@ -353,34 +357,88 @@ class SlackAdapter:
                 break
         await self.coach.store.complete(OUTBOX, job.key, worker)
 
-    async def _post_message(self, channel: str, message: dict[str, Any], plain: str) -> str | None:
-        """Post one rendered message; returns the channel id Slack posted it in."""
+    async def _post_message(self, channel: str, message: dict[str, Any], plain: str,
+                            metadata: dict[str, Any] | None = None) -> tuple[str | None, str | None]:
+        """Post one rendered message; returns (the channel id Slack posted it in, its ts)."""
+        extra = {"metadata": metadata} if metadata else {}
         try:
             response = await self.client.chat_postMessage(channel=channel, text=message["text"],
-                                                          blocks=message["blocks"])
-            return _str(response.data, "channel")
+                                                          blocks=message["blocks"], **extra)
+            return _str(response.data, "channel"), _str(response.data, "ts")
         except SlackApiError as exc:
             error = _get(exc.response.data, "error")
             if error not in RENDER_ERRORS:
                 raise delivery_error(exc) from exc
             log.error("Slack rejected our blocks (%s); sending plain text instead", error)
+            ts = None
             try:
                 for chunk in B.split_text(plain, 3500):
-                    await self.client.chat_postMessage(channel=channel, text=chunk)
+                    response = await self.client.chat_postMessage(channel=channel, text=chunk, **extra)
+                    ts = ts or _str(response.data, "ts")
             except SlackApiError as exc2:
                 raise delivery_error(exc2) from exc2
-            return None
+            return None, ts
 
     # Messenger protocol (proactive messages from the core)
-    async def send(self, user_id: str, address: dict[str, Any] | None, replies: list[Reply]) -> None:
+    async def send(self, user_id: str, address: dict[str, Any] | None, replies: list[Reply], *,
+                   ref: str | None = None, skip: frozenset[int] = frozenset()) -> list[str]:
+        """Post replies to the user's DM; with `ref` (an outbox item id) each message carries
+        metadata naming it (`ref/<n>`), which `find_sent` looks for later."""
         # chat.postMessage with a user id as the channel reaches the app's DM with that user, so a first
         # proactive message needs no conversations.open (a Tier 3 method, ~50 calls a minute)
         channel = _str(address, "channel") or self._dm.get(user_id) or user_id
+        receipts: list[str] = []
+        number = 0
         for reply in replies:
             for message in B.render(reply):
-                opened = await self._post_message(channel, message, numbered_text(reply))
+                n, number = number, number + 1
+                if n in skip:
+                    continue
+                metadata = ({"event_type": METADATA_TYPE, "event_payload": {"id": f"{ref}/{n}"}}
+                            if ref else None)
+                try:
+                    opened, ts = await self._post_message(channel, message, numbered_text(reply), metadata)
+                except DeliveryError as exc:
+                    exc.partial = bool(receipts)
+                    raise
+                if ts:
+                    receipts.append(ts)
                 if opened and channel == user_id:
                     channel = self._dm[user_id] = opened  # the DM's id, as Slack answered it
+        return receipts
+
+    async def find_sent(self, user_id: str, address: dict[str, Any] | None, ref: str, *,
+                        since: float) -> dict[int, str]:
+        """The messages of outbox item `ref` in the user's DM since `since`: {message number: ts}.
+
+        Reads the DM's history (`conversations.history`, scope im:history) with its metadata."""
+        channel = _str(address, "channel") or self._dm.get(user_id)
+        if not channel or not channel.startswith("D"):
+            channel = await self.dm_channel(user_id)
+        found: dict[int, str] = {}
+        cursor = None
+        prefix = f"{ref}/"
+        try:
+            for _ in range(HISTORY_PAGES):
+                response = await self.client.conversations_history(
+                    channel=channel, oldest=f"{since - HISTORY_MARGIN:.6f}", include_all_metadata=True,
+                    limit=HISTORY_PAGE, cursor=cursor)
+                for message in _get(response.data, "messages") or []:
+                    meta = message.get("metadata") if isinstance(message, dict) else None
+                    if not isinstance(meta, dict) or meta.get("event_type") != METADATA_TYPE:
+                        continue
+                    item = _get(meta, "event_payload", "id")
+                    if isinstance(item, str) and item.startswith(prefix) and item[len(prefix):].isdigit():
+                        found.setdefault(int(item[len(prefix):]), str(message.get("ts") or ""))
+                cursor = _str(response.data, "response_metadata", "next_cursor")
+                if not cursor or not response.data.get("has_more"):
+                    break
+        except SlackApiError as exc:
+            error = delivery_error(exc)
+            # never "permanent": the message itself may be deliverable; the question is asked again later
+            raise DeliveryError(f"could not read the DM of {user_id} back: {error}",
+                                retry_after=error.retry_after) from exc
+        return found
 
     async def lookup_email(self, email: str) -> str | None:
         try:
