@@ -353,6 +353,19 @@ async def test_forget_me_keeps_only_the_opt_out(make_coach):
     assert await coach.store.get("identities", f"slack#{r2}") is None
 
 
+async def test_forget_me_during_a_fanout_drops_the_queued_nudge(make_coach):
+    coach = make_coach()
+    r2 = slack_id(report_email(2))
+    replies = await coach.handle(cmd("nudge-team", user=MANAGER_A))
+    assert "*9* people" in replies[0].text
+    await coach.forget(f"slack:{r2}")                     # before the worker gets to it
+    await drain(coach)
+    assert r2 not in nudged(coach)
+    assert sorted(nudged(coach)) == sorted(slack_id(e) for e in TEAM_A if e != report_email(2))
+    assert "*8 sent*" in slack(coach).to(MANAGER_A)[-1].text
+    assert await coach.store.get(nudges.NUDGE_STATE, report_email(2)) is None   # nothing kept by the skip
+
+
 async def test_a_retry_taken_by_another_worker_does_not_keep_this_one_busy(make_coach):
     coach = make_coach()
     svc = nudges.service(coach)
