@@ -37,7 +37,6 @@ import asyncio
 import contextlib
 import logging
 import re
-import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -359,7 +358,7 @@ class NudgeService:
 
     async def _deliver(self, job, fanout: dict[str, Any]) -> str | None:
         coach, store = self.coach, self.coach.store
-        email, fid = job.payload["email"], job.payload["fanout"]
+        email = job.payload["email"]
         platform = fanout.get("platform", "")
         state = await store.get(NUDGE_STATE, email)
         if state and state.data.get("opted_out"):

@@ -154,9 +154,12 @@ async def drop_user(coach: Any, user_key: str) -> None:
 async def send_once(
     coach: Any, item_id: str, platform: str, user_id: str, replies: list[Reply], *,
     holder: str, lease: float | None = None, queued_at: float | None = None,
+    address: dict[str, Any] | None = None, posted: frozenset[int] = frozenset(),
 ) -> Outcome:
     """Deliver one item (see the module's docstring). Call it right after waiting for the pacing.
 
+    `address`: where to send instead of the user's stored address; `posted`: numbers of the item's
+    messages known to be out already (never posted again).
     Raises `Busy` while another holder's reservation is live, and `DeliveryError` as the messenger
     does (the reservation is dropped when nothing was posted, else left for the next try to resolve).
     """
@@ -175,14 +178,15 @@ async def send_once(
     data = record.data if record else {}
     if data.get("state") == "sent":
         return Outcome("already", tuple(data.get("receipts") or ()))
-    address = where.data.get("address") if where else None
-    skip: dict[int, str] = {}
+    if address is None:
+        address = where.data.get("address") if where else None
+    skip: dict[int, str] = {n: "" for n in posted}
     first_at = now
     if data.get("state") == "reserved":
         if float(data.get("until", 0)) > now:
             raise Busy(float(data["until"]))
         first_at = float(data.get("first_at", now))
-        skip = await _ask_platform(messenger, item_id, user_id, address, first_at)
+        skip.update(await _ask_platform(messenger, item_id, user_id, address, first_at))
     reservation = {"state": "reserved", "platform": platform, "user_id": user_id, "holder": holder,
                    "until": now + lease, "first_at": first_at}
     try:
@@ -193,20 +197,20 @@ async def send_once(
     try:
         receipts = await _send(messenger, user_id, address, replies, item_id, skip)
     except DeliveryError as exc:
-        nothing_posted = (exc.retry_after is not None or exc.permanent) and not exc.partial and not skip
+        nothing_posted = (exc.retry_after is not None or exc.permanent) and not exc.partial and len(skip) == len(posted)
         await _after_failure(store, item_id, mine.version, reservation, forget=nothing_posted)
         raise
     except BaseException:  # a timeout, a dropped connection, a bug: the message may have been posted
         with contextlib.suppress(Exception):
             await _after_failure(store, item_id, mine.version, reservation, forget=False)
         raise
-    found = tuple(skip[i] for i in sorted(skip))
+    found = tuple(skip[i] for i in sorted(skip) if skip[i])
     await store.put(ITEMS, item_id, {"state": "sent", "platform": platform, "user_id": user_id,
                                      "receipts": list(found + tuple(receipts)), "at": coach.clock()})
-    if skip and not receipts:
+    if len(skip) > len(posted) and not receipts:
         log.info("outbox item %s: found in the conversation (its sender stopped before recording it)", item_id)
         return Outcome("found", found)
-    if skip:
+    if len(skip) > len(posted):
         log.info("outbox item %s: %d message(s) found in the conversation, the rest sent now", item_id, len(skip))
     return Outcome("sent", found + tuple(receipts))
 
@@ -265,11 +269,13 @@ class Outbox:
         return self.buckets[name]
 
     async def enqueue(self, item_id: str, platform: str, user_id: str, replies: list[Reply], *,
-                      due: float | None = None) -> bool:
-        """Queue an item for the worker (idempotent by id)."""
+                      due: float | None = None, address: dict[str, Any] | None = None,
+                      skip: list[int] | None = None) -> bool:
+        """Queue an item for the worker (idempotent by id); `address` instead of the user's stored one,
+        `skip`: numbers of its messages posted already."""
         now = self.coach.clock()
         payload = {"platform": platform, "user_id": user_id, "replies": [reply_to_json(r) for r in replies],
-                   "queued_at": now}
+                   "queued_at": now, "address": address, "skip": list(skip or [])}
         added = await self.coach.store.enqueue(QUEUE, item_id, payload, due=now if due is None else due)
         self.wake.set()
         return added
@@ -322,7 +328,8 @@ class Outbox:
         await self.bucket(platform).acquire()
         try:
             outcome = await asyncio.shield(send_once(
-                coach, job.key, platform, user_id, replies, holder=self.worker_id, queued_at=payload.get("queued_at")))
+                coach, job.key, platform, user_id, replies, holder=self.worker_id, queued_at=payload.get("queued_at"),
+                address=payload.get("address"), posted=frozenset(payload.get("skip") or ())))
         except Busy as busy:
             await store.release(QUEUE, job.key, self.worker_id, due=busy.until)
             return

@@ -33,6 +33,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import blocks as B
 from adapters.slack import texts as T
 from adapters.slack.gate import make_handler
+from bot import outbox
 from bot.delivery import DeliveryError
 from bot.errors import StoreError
 from bot.types import Incoming, Reply, numbered_text
@@ -88,8 +89,6 @@ METADATA_TYPE = "skillcoach_message"   # the event type of the metadata on proac
 HISTORY_PAGE = 200                       # messages per conversations.history page when resolving
 HISTORY_PAGES = 5
 HISTORY_MARGIN = 120.0                   # seconds of history read before a reservation (clock skew)
-OUTBOX = "slack-outbox"   # store queue: replies Slack kept rate-limiting, delivered later in order
-OUTBOX_POLL = 2.0
 MENTION_RE = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
 
@@ -166,7 +165,6 @@ class SlackAdapter:
             logger=logging.getLogger("skillcoach.slack.bolt"),
         )
         self.user_cache_seconds = user_cache_seconds
-        self.outbox_poll = OUTBOX_POLL
         self._users: dict[str, tuple[float, str | None, str | None]] = {}
         self._dm: dict[str, str] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -208,11 +206,7 @@ class SlackAdapter:
                 logger=logging.getLogger("skillcoach.slack.socket"),
             )
             self._socket_task = asyncio.create_task(self._connect_socket(), name="slack-socket-mode")
-        outbox = asyncio.create_task(self._run_outbox(), name="slack-outbox")
         yield
-        outbox.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await outbox
         if self._socket_task is not None:
             self._socket_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -301,61 +295,32 @@ class SlackAdapter:
     # -- delivery --------------------------------------------------------------------------------
     async def answer(self, channel: str, replies: list[Reply], user_key: str = "") -> None:
         """Post a turn's replies; what Slack still rate-limits after the client's retries goes to the
-        outbox (the store's durable queue) and is delivered later, in order — an answer is never dropped."""
-        messages = [(m, numbered_text(r)) for r in replies for m in B.render(r)]
-        for index, (message, plain) in enumerate(messages):
-            try:
-                await self._post_message(channel, message, plain)
-            except DeliveryError as exc:
-                if exc.retry_after is None or exc.permanent:
-                    log.warning("could not answer %s in %s: %s", user_key, channel, exc)
+        outbox (bot/outbox.py, the store's durable queue) and is delivered later, in order, once — an
+        answer is never dropped."""
+        for r_index, reply in enumerate(replies):
+            plain = numbered_text(reply)
+            for m_index, message in enumerate(B.render(reply)):
+                try:
+                    await self._post_message(channel, message, plain)
+                except DeliveryError as exc:
+                    if exc.retry_after is None or exc.permanent:
+                        log.warning("could not answer %s in %s: %s", user_key, channel, exc)
+                        return
+                    await self._to_outbox(user_key, channel, replies[r_index:], m_index, exc.retry_after)
                     return
-                await self._to_outbox(channel, messages[index:], exc.retry_after)
-                return
 
-    async def _to_outbox(self, channel: str, messages: list[tuple[dict[str, Any], str]], delay: float) -> None:
-        key = f"{channel}:{uuid.uuid4().hex}"
-        payload = {"channel": channel, "messages": [{"message": m, "plain": p} for m, p in messages]}
+    async def _to_outbox(self, user_key: str, channel: str, replies: list[Reply], posted: int, delay: float) -> None:
+        """Queue the rest of an answer: `replies`, of which the first `posted` messages are out already."""
+        user_id = user_key.partition(":")[2] or channel
+        item = f"answer:{channel}:{uuid.uuid4().hex}"
+        box = outbox.service(self.coach)
         try:
-            await self.coach.store.enqueue(OUTBOX, key, payload, due=self.coach.clock() + delay)
-            log.warning("Slack is rate-limiting us: %d message(s) to %s wait in the outbox (%s)",
-                        len(messages), channel, key)
+            await box.enqueue(item, PLATFORM, user_id, replies, due=self.coach.clock() + delay,
+                              address={"channel": channel}, skip=list(range(posted)))
+            log.warning("Slack is rate-limiting us: the rest of an answer to %s waits in the outbox (%s)",
+                        channel, item)
         except StoreError as exc:
-            log.error("Slack rate-limited %d message(s) to %s and the outbox is unreachable: %s",
-                      len(messages), channel, exc)
-
-    async def _run_outbox(self) -> None:
-        """Deliver what waits in the outbox (any process may; each job is leased to one)."""
-        worker = f"slack-outbox-{uuid.uuid4().hex[:8]}"
-        while True:
-            try:
-                for job in await self.coach.store.claim(OUTBOX, worker, limit=10, lease=120.0,
-                                                        now=self.coach.clock()):
-                    await self._send_outbox_job(job, worker)
-            except asyncio.CancelledError:
-                raise
-            except StoreError as exc:
-                log.warning("Slack outbox: store unavailable (%s)", exc)
-            except Exception:
-                log.exception("Slack outbox failed")
-            await asyncio.sleep(self.outbox_poll)
-
-    async def _send_outbox_job(self, job: Any, worker: str) -> None:
-        channel = job.payload["channel"]
-        messages = job.payload["messages"]
-        for index, item in enumerate(messages):
-            try:
-                await self._post_message(channel, item["message"], item["plain"])
-            except DeliveryError as exc:
-                if exc.retry_after is not None and not exc.permanent:
-                    # keep what is left, in order, for later
-                    rest = {"channel": channel, "messages": messages[index:]}
-                    await self.coach.store.enqueue(OUTBOX, f"{job.key}+{index}", rest,
-                                                   due=self.coach.clock() + exc.retry_after)
-                else:
-                    log.warning("Slack outbox: could not deliver to %s: %s", channel, exc)
-                break
-        await self.coach.store.complete(OUTBOX, job.key, worker)
+            log.error("Slack rate-limited an answer to %s and the outbox is unreachable: %s", channel, exc)
 
     async def _post_message(self, channel: str, message: dict[str, Any], plain: str,
                             metadata: dict[str, Any] | None = None) -> tuple[str | None, str | None]:
