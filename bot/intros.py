@@ -203,6 +203,8 @@ async def _send_request(coach, requester: dict[str, Any], helper: Person, offer:
         "status": "pending", "created_at": now, "decided_at": None,
     }
     await coach.store.put(INTROS, intro_id, record, version=0)
+    # the expiry first: a request that is delivered (now, or by another process if this one dies) expires
+    await coach.store.enqueue(EXPIRY_QUEUE, intro_id, {"intro": intro_id}, due=now + ANSWER_WITHIN)
     dm = Reply(
         T.HELPER_DM.format(requester=requester["name"], role=_role(requester.get("role")),
                          ask=T.OFFER_ASK.get(offer, "would like your help"), skills=_skills_phrase(coach, skills)),
@@ -215,7 +217,6 @@ async def _send_request(coach, requester: dict[str, Any], helper: Person, offer:
         log.warning("introduction request %s not delivered: %s", intro_id, exc)
         await coach.store.put(INTROS, intro_id, {**record, "status": "undelivered"})
         return T.NOT_REACHABLE.format(name=helper.name, platform=platform.title())
-    await coach.store.enqueue(EXPIRY_QUEUE, intro_id, {"intro": intro_id}, due=now + ANSWER_WITHIN)
 
     def note(data):
         data = data or {}

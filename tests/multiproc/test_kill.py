@@ -6,10 +6,15 @@ the run, the process doing the sending killed with SIGKILL after a random number
 random fraction of a second more), then —
 
 * PostgreSQL (10 runs): the other `skillcoach serve` finishes the fan-out;
-* TinyDB (4 runs): one `skillcoach serve`, restarted on the same folder, finishes it.
+* TinyDB (3 runs): one `skillcoach serve`, restarted on the same folder, finishes it.
 
 Checked at the fake after each run: each of the 50 reports received that run's nudge exactly once, and
-the manager exactly one summary saying 50 sent. The counts of each run (posts before the kill, posts in
+the manager exactly one summary saying 50 sent.
+
+Introductions (PostgreSQL, 6 runs): a report asks a helper to mentor them; the process is killed after
+the request reached the fake Slack API (and a random fraction of a second more, so the kill lands during
+the call or just after its answer); the outbox worker of a live process finishes it: the helper gets the
+request exactly once. The counts of each run (posts before the kill, posts in
 flight at the kill, history reads by the process that took over) are printed (`-s`) and written to
 `kill-runs.json` in the test's folder.
 
@@ -40,6 +45,7 @@ from .conftest import ROOT, Cluster, Server
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 MANAGER = "U0MANAGERF"
+HELPER = "U0HELPERF"
 TEAM = [f"U0RPTF{n:02d}" for n in range(1, 51)]
 LEASE = 3.0            # SKILLCOACH_NUDGE_LEASE: how soon a dead process's work is taken over
 POST_DELAY = 0.4       # seconds the fake Slack API takes to answer chat.postMessage
@@ -53,6 +59,8 @@ def people() -> list[dict[str, Any]]:
     for n, user in enumerate(TEAM, 1):
         out.append({"email": f"report-f{n:02d}@example.com", "name": f"Report F{n:02d}",
                     "role": "Software developer", "manager": "manager-f@example.com", "slack_id": user})
+    out.append({"email": "helper-f@example.com", "name": "Helper F", "role": "Staff engineer", "slack_id": HELPER,
+                "offers": ["mentoring"], "capacity": 20, "skills": ["python", "sql"]})
     return out
 
 
@@ -175,9 +183,73 @@ async def test_killed_at_random_moments_on_tinydb_a_restart_sends_each_nudge_onc
     try:
         server.start()
         await server.ready(runs.session)
-        for number in range(1, 5):
+        for number in range(1, 4):
             await runs.run("tinydb", number, {"T": server}, survivor_restarts=True)
     finally:
         server.stop()
     mine = [r for r in runs.records if r["backend"] == "tinydb"]
     assert sum(r["in_flight_at_kill"] for r in mine) > 0, "no kill landed during a platform call"
+
+
+def plan_with_helper(n: int) -> dict[str, Any]:
+    user = TEAM[n - 1]
+    return {"email": f"report-f{n:02d}@example.com", "name": f"Report F{n:02d}", "platform": "slack", "user_id": user,
+            "role": {"id": "software-developer", "title": "Software developer", "family": "engineering"},
+            "plan": {"path": "upskill", "skills": [{"id": "python", "name": "Python", "done": False}],
+                     "people": [{"email": "helper-f@example.com", "name": "Helper F", "offer": "mentoring",
+                                 "skills": ["python"]}]}}
+
+
+async def test_killed_while_sending_an_introduction_a_live_process_sends_it_once(runs: Runs) -> None:
+    from bot import intros, outbox
+    from bot.store import PROFILES
+
+    store = await make_postgres(runs.folder)   # skipped without SKILLCOACH_TEST_DATABASE_URL
+    slack = runs.slack
+    servers = {name: Server(name, server_env(runs.folder, slack, name, f"xoxb-intro-{name.lower()}",
+                                             database_url=store.url), runs.folder / f"intro-{name}.log")
+               for name in ("A", "B")}
+    cluster = runs.cluster(servers)
+    records = []
+    try:
+        for server in servers.values():
+            server.start()
+        for server in servers.values():
+            await server.ready(runs.session)
+        for n in range(1, 7):
+            user = TEAM[n - 1]
+            await store.put(PROFILES, f"slack:{user}", plan_with_helper(n))
+            asks = f"*Report F{n:02d}*"
+
+            def requests() -> list[Call]:
+                return [c for c in slack.of("chat.postMessage")
+                        if c.args.get("channel") in (HELPER, dm_of(HELPER)) and asks in str(c.args.get("text", ""))]
+
+            to = runs.rng.choice(sorted(servers))
+            assert await cluster.dm(to, user, "Ask Helper F to mentor me") == 200
+            await slack.wait_for(lambda s: requests(), timeout=30)
+            await asyncio.sleep(runs.rng.uniform(0.0, 1.5 * POST_DELAY))
+            in_flight = sum(1 for c in requests() if not c.answered)
+            servers[to].kill()
+            servers[to].start()   # back at once; the other process's outbox worker may be first to finish
+            intro = [r async for r in store.scan(intros.INTROS) if r.data["requester"]["user_key"] == f"slack:{user}"]
+            assert len(intro) == 1
+            item = f"intro:{intro[0].key}:request"
+            deadline = time.monotonic() + 60
+            while not ((await store.job(outbox.QUEUE, item)) or {}).get("done"):
+                assert time.monotonic() < deadline, f"the outbox never finished {item}"
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(0.5)
+            record = {"backend": "postgres", "intro": n, "killed": to, "in_flight_at_kill": in_flight,
+                      "requests_at_fake": len(requests()),
+                      "outcome": ((await store.job(outbox.QUEUE, item)) or {}).get("result")}
+            records.append(record)
+            print(json.dumps(record))
+            assert len(requests()) == 1, record
+            await servers[to].ready(runs.session)
+    finally:
+        for server in servers.values():
+            server.stop()
+        await store.close()
+        (runs.folder / "kill-intros.json").write_text(json.dumps(records, indent=1))
+    assert sum(r["in_flight_at_kill"] for r in records) > 0, "no kill landed during a platform call"
