@@ -92,15 +92,13 @@ HISTORY_MARGIN = 120.0                   # seconds of history read before a rese
 MENTION_RE = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
 
-def build_client(settings: Any) -> AsyncWebClient:
-    """The one Web API client: 429s wait for Retry-After, dropped connections are retried."""
-    kwargs: dict[str, Any] = {
-        "token": settings.slack_bot_token,
-        "retry_handlers": [
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
-        ],
-    }
+def build_client(settings: Any, *, retry_dropped_connections: bool = True) -> AsyncWebClient:
+    """A Web API client: 429s wait for Retry-After, dropped connections are retried (unless told not
+    to: a post whose connection dropped may have arrived, and only the outbox can tell — by asking)."""
+    handlers: list[Any] = [AsyncRateLimitErrorRetryHandler(max_retry_count=5)]
+    if retry_dropped_connections:
+        handlers.insert(0, AsyncConnectionErrorRetryHandler(max_retry_count=2))
+    kwargs: dict[str, Any] = {"token": settings.slack_bot_token, "retry_handlers": handlers}
     if settings.slack_api_url:
         kwargs["base_url"] = settings.slack_api_url.rstrip("/") + "/"
     return AsyncWebClient(**kwargs)
@@ -155,6 +153,9 @@ class SlackAdapter:
         self.settings = settings
         self.socket_mode = bool(settings.slack_app_token)
         self.client = build_client(settings)
+        # proactive messages (the outbox): a dropped connection is not retried blindly, the outbox reads
+        # the DM back instead (a blind retry of a post that arrived would be a second copy)
+        self.outbox_client = build_client(settings, retry_dropped_connections=False)
         self.bolt = AsyncApp(
             client=self.client,
             signing_secret=settings.slack_signing_secret or "socket-mode",
@@ -198,6 +199,7 @@ class SlackAdapter:
 
     async def _lifecycle(self, app: web.Application) -> AsyncIterator[None]:
         self.client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        self.outbox_client.session = self.client.session
         if self.socket_mode:
             from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
@@ -216,7 +218,7 @@ class SlackAdapter:
                 await self._socket.close_async()
         await self.drain(10.0)
         await self.client.session.close()
-        self.client.session = None
+        self.client.session = self.outbox_client.session = None
 
     async def _connect_socket(self) -> None:
         """Open the Socket Mode connection; keep trying (the server stays up meanwhile)."""
@@ -324,10 +326,12 @@ class SlackAdapter:
 
     async def _post_message(self, channel: str, message: dict[str, Any], plain: str,
                             metadata: dict[str, Any] | None = None) -> tuple[str | None, str | None]:
-        """Post one rendered message; returns (the channel id Slack posted it in, its ts)."""
+        """Post one rendered message; returns (the channel id Slack posted it in, its ts). With
+        `metadata` (an outbox item's) the post is never repeated blindly on a dropped connection."""
         extra = {"metadata": metadata} if metadata else {}
+        client = self.outbox_client if metadata else self.client
         try:
-            response = await self.client.chat_postMessage(channel=channel, text=message["text"],
+            response = await client.chat_postMessage(channel=channel, text=message["text"],
                                                           blocks=message["blocks"], **extra)
             return _str(response.data, "channel"), _str(response.data, "ts")
         except SlackApiError as exc:
@@ -338,7 +342,7 @@ class SlackAdapter:
             ts = None
             try:
                 for chunk in B.split_text(plain, 3500):
-                    response = await self.client.chat_postMessage(channel=channel, text=chunk, **extra)
+                    response = await client.chat_postMessage(channel=channel, text=chunk, **extra)
                     ts = ts or _str(response.data, "ts")
             except SlackApiError as exc2:
                 raise delivery_error(exc2) from exc2

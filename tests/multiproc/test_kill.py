@@ -228,7 +228,7 @@ async def test_killed_while_sending_an_introduction_a_live_process_sends_it_once
             to = runs.rng.choice(sorted(servers))
             assert await cluster.dm(to, user, "Ask Helper F to mentor me") == 200
             await slack.wait_for(lambda s: requests(), timeout=30)
-            await asyncio.sleep(runs.rng.uniform(0.0, 1.5 * POST_DELAY))
+            await asyncio.sleep(runs.rng.uniform(0.0, 1.2 * POST_DELAY))
             in_flight = sum(1 for c in requests() if not c.answered)
             servers[to].kill()
             servers[to].start()   # back at once; the other process's outbox worker may be first to finish
