@@ -25,7 +25,8 @@ Items that wait — an introduction the platform rate-limited — are jobs in th
 (bot/nudges.py), because a fan-out has more to do per person, and call `send_once` for the send itself.
 
 `forget me` (`drop_user`) writes a marker ``outbox_drops/<platform:user_id>`` (the time only, kept for
-DROP_KEEP seconds): nothing queued for that user before it is sent.
+DROP_KEEP seconds): nothing queued for that user before it is sent. The records of items sent are
+removed after DROP_KEEP too (hourly, by the worker).
 """
 
 from __future__ import annotations
@@ -358,10 +359,18 @@ class Outbox:
         await store.complete(QUEUE, job.key, self.worker_id, {"outcome": outcome.how})
 
     async def _sweep_drops(self, now: float) -> None:
-        """Remove `forget me` markers older than anything still queued can be."""
-        old = [r.key async for r in self.coach.store.scan(DROPS) if now - float(r.data.get("at", 0)) > DROP_KEEP]
+        """Remove `forget me` markers, and the records of items sent, older than anything still queued
+        or retried can be (DROP_KEEP)."""
+        store = self.coach.store
+        old = [r.key async for r in store.scan(DROPS) if now - float(r.data.get("at", 0)) > DROP_KEEP]
         for key in old:
-            await self.coach.store.delete(DROPS, key)
+            await store.delete(DROPS, key)
+        done = [r.key async for r in store.scan(ITEMS)
+                if r.data.get("state") == "sent" and now - float(r.data.get("at", now)) > DROP_KEEP]
+        for key in done:
+            job = await store.job(QUEUE, key)
+            if job is None or job.get("done"):   # a queued copy still to run needs the record: kept
+                await store.delete(ITEMS, key)
 
 
 def service(coach: Any) -> Outbox:

@@ -185,3 +185,22 @@ async def test_forget_me_drops_a_request_waiting_in_the_outbox(make_coach):
     clock.advance(outbox.lease_seconds(coach) + 1)
     assert await outbox.service(coach).run_once() == 1
     assert dm(coach, R13) == []
+
+
+async def test_the_outbox_forgets_what_it_sent_and_the_drop_markers_after_a_week(make_coach):
+    clock = Clock()
+    coach = make_coach(clock=clock)
+    await with_plan(coach)
+    await coach.handle(say("Ask Report 13 to mentor me"))
+    await coach.forget(f"slack:{R14}")
+    assert [r.key async for r in coach.store.scan(outbox.ITEMS)] != []
+    assert [r.key async for r in coach.store.scan(outbox.DROPS)] == [f"slack:{R14}"]
+    box = outbox.service(coach)
+    clock.advance(outbox.DROP_KEEP + outbox.SWEEP_EVERY + 1)
+    await box.run_once()      # the request's queued copy (its safety net) finds it sent: kept until then
+    assert len(dm(coach, R13)) == 1
+    assert [r.key async for r in coach.store.scan(outbox.DROPS)] == []
+    clock.advance(outbox.SWEEP_EVERY + 1)
+    await box.run_once()
+    assert [r.key async for r in coach.store.scan(outbox.ITEMS)] == []
+    assert len(dm(coach, R13)) == 1
