@@ -375,8 +375,6 @@ class NudgeService:
             return "unreachable"
         if not user_id or platform not in coach.messengers:
             return "unreachable"
-        if await outbox.dropped(coach, platform, user_id, fanout.get("created_at")):
-            return "opted_out"   # `forget me` after the fan-out began
         profile_rec = await store.get(PROFILES, f"{platform}:{user_id}")
         profile = profile_rec.data if profile_rec else None
         if profile and profile.get("reminders") is False:
@@ -449,8 +447,10 @@ class NudgeService:
                 return "failed"
             await self._retry(job, min(60.0, 2.0 ** job.attempts))
             return None
-        if outcome.how == "dropped":
-            await _undo_reservation(store, email, fid)
+        if outcome.how == "dropped":   # `forget me` after the fan-out began: keep nothing but an opt-out
+            state = await store.get(NUDGE_STATE, email)
+            if state is not None and not state.data.get("opted_out"):
+                await store.delete(NUDGE_STATE, email)
             return "opted_out"
         self.bucket(platform).succeeded()
         if profile_rec is not None:
