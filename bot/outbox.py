@@ -259,7 +259,7 @@ class Outbox:
                     self.rates[name.strip()] = float(value)
         self.buckets: dict[str, TokenBucket] = {}
         self.wake = asyncio.Event()
-        self._swept = 0.0
+        self._swept = coach.clock()   # the first sweep an hour after start, not during it
 
     def bucket(self, name: str) -> TokenBucket:
         """The pacing of messages on a platform ("slack"), or of its email lookups ("slack:lookup")."""
