@@ -54,7 +54,7 @@ class LimitedPlatform:
         self.summary_at: float | None = None
         self.rng = random.Random(7)
 
-    async def send(self, user_id, address, replies) -> None:
+    async def send(self, user_id, address, replies, *, ref=None, skip=frozenset()) -> None:
         await asyncio.sleep(self.latency * (0.5 + self.rng.random()))
         now = time.monotonic()
         while self.window and now - self.window[0] >= 1.0:

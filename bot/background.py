@@ -1,5 +1,5 @@
 """Background work that runs inside the server: org file reloads, nudge delivery, schedules,
-introduction expiry, team report snapshots.
+introduction expiry, team report snapshots, the outbox of waiting proactive messages.
 
 Stopping (`stop_background`, called by bot/lifecycle.py on SIGTERM before the server's cleanup): the
 schedule, the org watcher and the expiry task are cancelled at once (they only start new work); the nudge
@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from bot import outbox
 from bot.intros import expiry_task
 from bot.nudges import NUDGE_QUEUE, schedule_task, service, worker_task
 from bot.org import watch_org_file
@@ -26,7 +27,8 @@ from bot.snapshot import snapshot_task
 log = logging.getLogger("skillcoach.background")
 
 # Each task factory takes the coach and returns a coroutine that runs until cancelled.
-TASKS: list[Callable[..., Awaitable[None]]] = [watch_org_file, worker_task, schedule_task, expiry_task, snapshot_task]
+TASKS: list[Callable[..., Awaitable[None]]] = [watch_org_file, worker_task, schedule_task, expiry_task, snapshot_task,
+                                               outbox.worker_task]
 BACKGROUND = web.AppKey("background_tasks", dict)
 
 

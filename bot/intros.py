@@ -27,6 +27,7 @@ import re
 import uuid
 from typing import Any
 
+from bot import outbox
 from bot.delivery import DeliveryError
 from bot.org import email_of, person_of, platform_user_id
 from bot.people import OFFERS, Person
@@ -202,6 +203,8 @@ async def _send_request(coach, requester: dict[str, Any], helper: Person, offer:
         "status": "pending", "created_at": now, "decided_at": None,
     }
     await coach.store.put(INTROS, intro_id, record, version=0)
+    # the expiry first: a request that is delivered (now, or by another process if this one dies) expires
+    await coach.store.enqueue(EXPIRY_QUEUE, intro_id, {"intro": intro_id}, due=now + ANSWER_WITHIN)
     dm = Reply(
         T.HELPER_DM.format(requester=requester["name"], role=_role(requester.get("role")),
                          ask=T.OFFER_ASK.get(offer, "would like your help"), skills=_skills_phrase(coach, skills)),
@@ -209,12 +212,11 @@ async def _send_request(coach, requester: dict[str, Any], helper: Person, offer:
         prompt_id=f"intro:{intro_id}",
     )
     try:
-        await _deliver(coach, platform, helper_id, [dm])
+        await _deliver(coach, f"intro:{intro_id}:request", platform, helper_id, [dm])
     except DeliveryError as exc:
         log.warning("introduction request %s not delivered: %s", intro_id, exc)
         await coach.store.put(INTROS, intro_id, {**record, "status": "undelivered"})
         return T.NOT_REACHABLE.format(name=helper.name, platform=platform.title())
-    await coach.store.enqueue(EXPIRY_QUEUE, intro_id, {"intro": intro_id}, due=now + ANSWER_WITHIN)
 
     def note(data):
         data = data or {}
@@ -228,15 +230,10 @@ async def _send_request(coach, requester: dict[str, Any], helper: Person, offer:
     return None
 
 
-async def _deliver(coach, platform: str, user_id: str, replies: list[Reply]) -> None:
-    """Send now; one polite retry when the platform asks to wait briefly."""
-    try:
-        await coach.send_to(platform, user_id, replies)
-    except DeliveryError as exc:
-        if exc.retry_after is None or exc.retry_after > 3:  # never hold a turn long
-            raise
-        await asyncio.sleep(exc.retry_after)
-        await coach.send_to(platform, user_id, replies)
+async def _deliver(coach, item_id: str, platform: str, user_id: str, replies: list[Reply]) -> None:
+    """Send through the outbox: now, exactly once; what the platform rate-limits is sent by its worker
+    soon after (never holding the turn). Raises DeliveryError when the platform refuses for good."""
+    await outbox.service(coach).deliver(item_id, platform, user_id, replies)
 
 
 async def _remember_tried(coach, user_key: str, offer: str, email: str) -> None:
@@ -307,7 +304,7 @@ async def _offer_next(coach, intro: dict[str, Any]) -> None:
     else:
         reply = _offer_reply(coach, nxt, intro["offer"], intro.get("skills") or [])
     try:
-        await _deliver(coach, requester["platform"], requester["user_id"], [reply])
+        await _deliver(coach, f"intro:{intro['id']}:next", requester["platform"], requester["user_id"], [reply])
     except DeliveryError as exc:
         log.warning("could not tell %s about the next match: %s", requester.get("user_key"), exc)
 
@@ -374,7 +371,8 @@ async def _answer(coach, incoming: Incoming, intro_id: str, *, accept: bool) -> 
         helper=helper.name, role=_role(helper.role), verb=T.OFFER_VERB.get(intro["offer"], "help you"),
         skills=skills, contact=f" — {helper.email}"))
     try:
-        await _deliver(coach, requester["platform"], requester["user_id"], [to_requester])
+        await _deliver(coach, f"intro:{intro_id}:accepted", requester["platform"], requester["user_id"],
+                       [to_requester])
     except DeliveryError as exc:
         log.warning("introduction %s: could not reach the requester: %s", intro_id, exc)
     room = f"\nYou have room for {_room(remaining)}; say *mentoring capacity N* to change that."
@@ -476,7 +474,9 @@ async def _export(coach, user_key: str) -> dict[str, Any]:
 
 
 async def _forget(coach, user_key: str) -> None:
-    """`forget me`: delete this user's requests (as requester) and their request history."""
+    """`forget me`: delete this user's requests (as requester) and their request history, and drop
+    the introductions still waiting in the outbox for them."""
+    await outbox.drop_user(coach, user_key)
     await coach.store.delete(HISTORY, user_key)
     platform, _, user_id = user_key.partition(":")
     doomed: list[str] = []

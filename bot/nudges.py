@@ -10,12 +10,13 @@ with an optional note. The command is answered at once with what will happen; de
 2. The worker (`worker_task`, started with the server; any process may run it) expands a fan-out into
    one job per person in the queue ``nudges`` (key ``<fanout>:<email>``, enqueue is idempotent), claims
    due jobs with a lease, and for each: resolves the person's platform id (file, else cached email
-   lookup), re-checks opt-out and the frequency cap, reserves the person's nudge slot (an optimistic
-   write of ``nudge_state/<email>``, which is what makes the cap hold across managers and processes),
-   waits for the platform's token bucket, marks the slot "sending" (same write), sends, and then
-   completes the job. A job claimed again after a crash finds its own "sending" mark and completes
-   without sending again: sent exactly once when the process stops between sends (the reserve-send
-   step is shielded from task cancellation), at most once if it dies inside the platform call itself.
+   lookup), re-checks opt-out and the frequency cap, waits for the platform's pacing, reserves the
+   person's nudge slot (an optimistic write of ``nudge_state/<email>``, which is what makes the cap hold
+   across managers and processes), and sends through the outbox (`bot.outbox.send_once`: reserved
+   right before the platform call, the platform's answer recorded right after; a reservation left by
+   a dead process is resolved by asking the platform), then completes the job. Exactly once on Slack
+   whatever moment the process dies; on Teams the one nudge in flight may be sent twice (at least once).
+   The reserve-send step is shielded from task cancellation, so a shutdown finishes it.
 3. `DeliveryError.retry_after` (Slack 429 / Teams throttling) releases the job with due = now +
    retry_after, blocks the platform's bucket for that long and lowers its rate by 10% (recovering by
    1% per successful send up to the configured rate).
@@ -36,13 +37,14 @@ import asyncio
 import contextlib
 import logging
 import re
-import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot import outbox
 from bot.delivery import DeliveryError
+from bot.outbox import DEFAULT_RATES, LOOKUP_RATES, Busy, TokenBucket  # noqa: F401 - part of this module's API
 from bot.org import IDENTITIES, NEGATIVE_TTL, Caller, caller_of, email_of, person_of, platform_user_id, team_for
 from bot.people import Person
 from bot.store import PROFILES, update
@@ -58,11 +60,6 @@ NUDGE_STATE = "nudge_state"        # per person (lower-case email): last nudge, 
 SCHEDULES = "nudge_schedules"      # recurring nudges, key = manager email
 SCHEDULE_LEASE = "nudge-schedule"
 
-# messages/second: Slack's chat.postMessage allows about one a second per channel within a workspace-wide
-# limit of several hundred a minute; Bot Framework allows a few per second per conversation.
-DEFAULT_RATES = {"slack": 4.0, "teams": 10.0}
-# email lookups/second: Slack's users.lookupByEmail is Tier 3 (50+ a minute); Teams reads the roster.
-LOOKUP_RATES = {"slack": 0.8, "teams": 5.0}
 RECENT_PLAN_DAYS = 60              # a plan updated within this many days gets the "check in" variant
 PROGRESS_MIN_TEAM = 50             # teams at least this big get progress messages
 MAX_ATTEMPTS = 6                   # transient failures (not rate limits) before a nudge counts as failed
@@ -139,57 +136,12 @@ def parse_args(text: str) -> NudgeRequest:
     return req
 
 
-# -- pacing --------------------------------------------------------------------------------------
-class TokenBucket:
-    """Paces sends to `rate` per second, evenly (one slot every 1/rate s, no burst): slots are planned
-    from the previous slot, not from when the sleep woke up, so timer overshoot does not add up.
-    `penalize` honours a platform's Retry-After and lowers the rate by 10%; `succeeded` recovers 1%."""
-
-    HEADROOM = 0.98   # pace 2% under the documented limit: timer jitter never crosses it
-
-    def __init__(self, rate: float) -> None:
-        self.configured = max(0.01, float(rate)) * self.HEADROOM
-        self.rate = self.configured
-        self.next_slot = 0.0
-        self.blocked_until = 0.0
-        self._lock = asyncio.Lock()
-
-    async def acquire(self) -> None:
-        async with self._lock:
-            while True:
-                now = time.monotonic()
-                slot = max(self.next_slot, self.blocked_until, now)
-                if slot > now:
-                    await asyncio.sleep(slot - now)
-                    if self.blocked_until > slot:   # a Retry-After arrived while waiting
-                        continue
-                self.next_slot = slot + 1.0 / self.rate
-                return
-
-    def penalize(self, retry_after: float) -> None:
-        now = time.monotonic()
-        self.blocked_until = max(self.blocked_until, now + max(0.0, retry_after))
-        self.next_slot = max(self.next_slot, self.blocked_until)
-        self.rate = max(self.configured * 0.25, self.rate * 0.9)
-
-    def succeeded(self) -> None:
-        if self.rate < self.configured:
-            self.rate = min(self.configured, self.rate * 1.01)
-
-
 # -- the service (one per coach) ---------------------------------------------------------------------
 class NudgeService:
     def __init__(self, coach) -> None:
         self.coach = coach
         self.worker_id = f"nudger-{uuid.uuid4().hex[:10]}"
-        self.rates: dict[str, float] = dict(DEFAULT_RATES)
-        configured = getattr(coach.settings, "nudge_rate", "") or ""
-        for part in str(configured).split(","):
-            if "=" in part:
-                name, _, value = part.partition("=")
-                with contextlib.suppress(ValueError):
-                    self.rates[name.strip()] = float(value)
-        self.buckets: dict[str, TokenBucket] = {}
+        self.outbox = outbox.service(coach)   # the pacing of each platform, shared with every proactive message
         self.wake = asyncio.Event()
         self.retry_due: dict[str, float] = {}   # jobs this worker put back, by key -> when due
         self.max_batch = 200                     # jobs claimed at once (about 2 s of sending)
@@ -208,13 +160,17 @@ class NudgeService:
     def period(self) -> float:
         return float(self.coach.settings.nudge_period_days) * 86400.0
 
+    @property
+    def rates(self) -> dict[str, float]:
+        return self.outbox.rates
+
+    @property
+    def buckets(self) -> dict[str, TokenBucket]:
+        return self.outbox.buckets
+
     def bucket(self, name: str) -> TokenBucket:
         """The pacing of messages on a platform ("slack"), or of its email lookups ("slack:lookup")."""
-        if name not in self.buckets:
-            platform, _, kind = name.partition(":")
-            rate = self.rates.get(name) or (LOOKUP_RATES.get(platform, 1.0) if kind else self.rates.get(name, 1.0))
-            self.buckets[name] = TokenBucket(rate)
-        return self.buckets[name]
+        return self.outbox.bucket(name)
 
     def batch_size(self) -> int:
         fastest = max((self.rates.get(p, 1.0) for p in self.coach.messengers), default=1.0)
@@ -410,12 +366,9 @@ class NudgeService:
 
     async def _deliver(self, job, fanout: dict[str, Any]) -> str | None:
         coach, store = self.coach, self.coach.store
-        email, fid = job.payload["email"], job.payload["fanout"]
+        email = job.payload["email"]
         platform = fanout.get("platform", "")
         state = await store.get(NUDGE_STATE, email)
-        if state and state.data.get("fanout") == fid and state.data.get("status") == "sending":
-            log.info("nudge %s was sent (or in flight) before a worker stopped; not sending it again", job.key)
-            return "sent"
         if state and state.data.get("opted_out"):
             return "opted_out"
         person = coach.directory.by_email(email) or Person(email=email, name=email)
@@ -450,16 +403,13 @@ class NudgeService:
         now = self.coach.clock()
         recent = False
 
-        in_flight = False
-
         def reserve(current: dict[str, Any] | None) -> dict[str, Any] | None:
-            nonlocal recent, in_flight
-            recent = in_flight = False
+            nonlocal recent
+            recent = False
             current = current or {}
             if current.get("fanout") == fid and current.get("status") == "sending":
-                # another worker reserved this very nudge (its lease ran out while it waited to send):
-                # it is sending or has sent it; sending again would be a second copy
-                in_flight = True
+                # reserved for this very nudge already (by a worker that stopped, or one whose lease ran
+                # out): the outbox item says whether it was sent, and the outbox resolves it
                 return None
             if current.get("opted_out"):
                 recent = True
@@ -471,9 +421,6 @@ class NudgeService:
             return {**current, "last_nudged_at": now, "fanout": fid, "status": "sending", "previous": previous}
 
         await update(store, NUDGE_STATE, email, reserve)
-        if in_flight:
-            log.info("nudge %s is already being sent by another worker; not sending it again", job.key)
-            return "sent"
         if recent:
             latest = await store.get(NUDGE_STATE, email)
             return "opted_out" if latest and latest.data.get("opted_out") else "recent"
@@ -482,8 +429,15 @@ class NudgeService:
 
     async def _send_and_mark(self, job, platform, user_id, email, fid, reply, profile_rec) -> str | None:
         coach, store = self.coach, self.coach.store
+        fanout = await self._fanout(job)
         try:
-            await coach.send_to(platform, user_id, [reply])
+            outcome = await outbox.send_once(coach, f"nudge:{job.key}", platform, user_id, [reply],
+                                             holder=self.worker_id, lease=lease_seconds(coach),
+                                             queued_at=fanout.get("created_at"))
+        except Busy as busy:
+            # another worker holds this nudge's reservation (its job lease ran out while it sent)
+            await self._retry(job, max(0.0, busy.until - coach.clock()))
+            return None
         except DeliveryError as exc:
             if exc.retry_after is not None:
                 self.bucket(platform).penalize(exc.retry_after)
@@ -504,6 +458,11 @@ class NudgeService:
                 return "failed"
             await self._retry(job, min(60.0, 2.0 ** job.attempts))
             return None
+        if outcome.how == "dropped":   # `forget me` after the fan-out began: keep nothing but an opt-out
+            state = await store.get(NUDGE_STATE, email)
+            if state is not None and not state.data.get("opted_out"):
+                await store.delete(NUDGE_STATE, email)
+            return "opted_out"
         self.bucket(platform).succeeded()
         if profile_rec is not None:
             now = coach.clock()
@@ -554,7 +513,12 @@ class NudgeService:
         platform = data["platform"]
         await self.bucket(platform).acquire()
         try:
-            await self.coach.send_to(platform, data["reply_to"], [Reply(text)])
+            await asyncio.shield(outbox.send_once(
+                self.coach, f"nudge:{job.key}", platform, data["reply_to"], [Reply(text)],
+                holder=self.worker_id, lease=lease_seconds(self.coach)))
+        except Busy as busy:
+            await self._retry(job, max(0.0, busy.until - self.coach.clock()))
+            return None
         except DeliveryError as exc:
             if exc.retry_after is not None:
                 self.bucket(platform).penalize(exc.retry_after)
@@ -854,6 +818,7 @@ async def _forget(coach, user_key: str) -> None:
     known = await store.get(IDENTITIES, f"{platform}#{user_id}")
     person = coach.directory.by_platform(platform, user_id)
     email = person.email if person else (known.data.get("email") if known else None)
+    await outbox.drop_user(coach, user_key)   # nothing queued for them is sent any more
     await store.delete(IDENTITIES, f"{platform}#{user_id}")
     if email:
         await store.delete(IDENTITIES, f"{platform}:{email}")

@@ -34,6 +34,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import blocks as B
 from adapters.slack import texts as T
 from adapters.slack.gate import make_handler
+from bot import outbox
 from bot.delivery import DeliveryError
 from bot.errors import StoreError
 from bot.logs import PLATFORM as LOG_PLATFORM
@@ -87,20 +88,20 @@ PERMANENT_ERRORS = {
 RENDER_ERRORS = {"invalid_blocks", "invalid_blocks_format", "msg_too_long", "too_many_attachments"}
 
 USER_CACHE_SECONDS = 3600.0
-OUTBOX = "slack-outbox"   # store queue: replies Slack kept rate-limiting, delivered later in order
-OUTBOX_POLL = 2.0
+METADATA_TYPE = "skillcoach_message"   # the event type of the metadata on proactive messages
+HISTORY_PAGE = 200                       # messages per conversations.history page when resolving
+HISTORY_PAGES = 5
+HISTORY_MARGIN = 120.0                   # seconds of history read before a reservation (clock skew)
 MENTION_RE = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
 
-def build_client(settings: Any) -> AsyncWebClient:
-    """The one Web API client: 429s wait for Retry-After, dropped connections are retried."""
-    kwargs: dict[str, Any] = {
-        "token": settings.slack_bot_token,
-        "retry_handlers": [
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
-        ],
-    }
+def build_client(settings: Any, *, retry_dropped_connections: bool = True) -> AsyncWebClient:
+    """A Web API client: 429s wait for Retry-After, dropped connections are retried (unless told not
+    to: a post whose connection dropped may have arrived, and only the outbox can tell — by asking)."""
+    handlers: list[Any] = [AsyncRateLimitErrorRetryHandler(max_retry_count=5)]
+    if retry_dropped_connections:
+        handlers.insert(0, AsyncConnectionErrorRetryHandler(max_retry_count=2))
+    kwargs: dict[str, Any] = {"token": settings.slack_bot_token, "retry_handlers": handlers}
     if settings.slack_api_url:
         kwargs["base_url"] = settings.slack_api_url.rstrip("/") + "/"
     return AsyncWebClient(**kwargs)
@@ -178,6 +179,9 @@ class SlackAdapter:
         bolt_log = logging.getLogger("skillcoach.slack.bolt")
         if not any(isinstance(f, _BoltLogFilter) for f in bolt_log.filters):
             bolt_log.addFilter(_BoltLogFilter())
+        # proactive messages (the outbox): a dropped connection is not retried blindly, the outbox reads
+        # the DM back instead (a blind retry of a post that arrived would be a second copy)
+        self.outbox_client = build_client(settings, retry_dropped_connections=False)
         self.bolt = AsyncApp(
             client=self.client,
             signing_secret=settings.slack_signing_secret or "socket-mode",
@@ -188,7 +192,6 @@ class SlackAdapter:
             logger=bolt_log,
         )
         self.user_cache_seconds = user_cache_seconds
-        self.outbox_poll = OUTBOX_POLL
         self._users: dict[str, tuple[float, str | None, str | None]] = {}
         self._dm: dict[str, str] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -258,6 +261,7 @@ class SlackAdapter:
                                                     trace_configs=self.coach.metrics.aiohttp_trace(PLATFORM) or None)
         if not self.socket_mode:
             self._auth_task = asyncio.create_task(self._check_auth(), name="slack-auth-test")
+        self.outbox_client.session = self.client.session
         if self.socket_mode:
             from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
@@ -266,11 +270,7 @@ class SlackAdapter:
                 logger=logging.getLogger("skillcoach.slack.socket"),
             )
             self._socket_task = asyncio.create_task(self._connect_socket(), name="slack-socket-mode")
-        outbox = asyncio.create_task(self._run_outbox(), name="slack-outbox")
         yield
-        outbox.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await outbox
         if self._auth_task is not None:
             self._auth_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -284,7 +284,7 @@ class SlackAdapter:
                 await self._socket.close_async()
         await self.drain(10.0)
         await self.client.session.close()
-        self.client.session = None
+        self.client.session = self.outbox_client.session = None
 
     async def _connect_socket(self) -> None:
         """Open the Socket Mode connection; keep trying (the server stays up meanwhile)."""
@@ -370,81 +370,58 @@ class SlackAdapter:
     # -- delivery --------------------------------------------------------------------------------
     async def answer(self, channel: str, replies: list[Reply], user_key: str = "") -> None:
         """Post a turn's replies; what Slack still rate-limits after the client's retries goes to the
-        outbox (the store's durable queue) and is delivered later, in order — an answer is never dropped."""
-        messages = [(m, numbered_text(r)) for r in replies for m in B.render(r)]
-        for index, (message, plain) in enumerate(messages):
-            try:
-                await self._post_message(channel, message, plain)
-            except DeliveryError as exc:
-                if exc.retry_after is None or exc.permanent:
-                    log.warning("could not answer %s in %s: %s", user_key, channel, exc)
+        outbox (bot/outbox.py, the store's durable queue) and is delivered later, in order, once — an
+        answer is never dropped."""
+        for r_index, reply in enumerate(replies):
+            plain = numbered_text(reply)
+            for m_index, message in enumerate(B.render(reply)):
+                try:
+                    await self._post_message(channel, message, plain)
+                except DeliveryError as exc:
+                    if exc.retry_after is None or exc.permanent:
+                        log.warning("could not answer %s in %s: %s", user_key, channel, exc)
+                        return
+                    await self._to_outbox(user_key, channel, replies[r_index:], m_index, exc.retry_after)
                     return
-                await self._to_outbox(channel, messages[index:], exc.retry_after)
-                return
 
-    async def _to_outbox(self, channel: str, messages: list[tuple[dict[str, Any], str]], delay: float) -> None:
-        key = f"{channel}:{uuid.uuid4().hex}"
-        payload = {"channel": channel, "messages": [{"message": m, "plain": p} for m, p in messages]}
+    async def _to_outbox(self, user_key: str, channel: str, replies: list[Reply], posted: int, delay: float) -> None:
+        """Queue the rest of an answer: `replies`, of which the first `posted` messages are out already."""
+        user_id = user_key.partition(":")[2] or channel
+        item = f"answer:{channel}:{uuid.uuid4().hex}"
+        box = outbox.service(self.coach)
         try:
-            await self.coach.store.enqueue(OUTBOX, key, payload, due=self.coach.clock() + delay)
-            log.warning("Slack is rate-limiting us: %d message(s) to %s wait in the outbox (%s)",
-                        len(messages), channel, key)
+            await box.enqueue(item, PLATFORM, user_id, replies, due=self.coach.clock() + delay,
+                              address={"channel": channel}, skip=list(range(posted)))
+            log.warning("Slack is rate-limiting us: the rest of an answer to %s waits in the outbox (%s)",
+                        channel, item)
         except StoreError as exc:
-            log.error("Slack rate-limited %d message(s) to %s and the outbox is unreachable: %s",
-                      len(messages), channel, exc)
+            log.error("Slack rate-limited an answer to %s and the outbox is unreachable: %s", channel, exc)
 
-    async def _run_outbox(self) -> None:
-        """Deliver what waits in the outbox (any process may; each job is leased to one)."""
-        worker = f"slack-outbox-{uuid.uuid4().hex[:8]}"
-        while True:
-            try:
-                for job in await self.coach.store.claim(OUTBOX, worker, limit=10, lease=120.0,
-                                                        now=self.coach.clock()):
-                    await self._send_outbox_job(job, worker)
-            except asyncio.CancelledError:
-                raise
-            except StoreError as exc:
-                log.warning("Slack outbox: store unavailable (%s)", exc)
-            except Exception:
-                log.exception("Slack outbox failed")
-            await asyncio.sleep(self.outbox_poll)
-
-    async def _send_outbox_job(self, job: Any, worker: str) -> None:
-        channel = job.payload["channel"]
-        messages = job.payload["messages"]
-        for index, item in enumerate(messages):
-            try:
-                await self._post_message(channel, item["message"], item["plain"])
-            except DeliveryError as exc:
-                if exc.retry_after is not None and not exc.permanent:
-                    # keep what is left, in order, for later
-                    rest = {"channel": channel, "messages": messages[index:]}
-                    await self.coach.store.enqueue(OUTBOX, f"{job.key}+{index}", rest,
-                                                   due=self.coach.clock() + exc.retry_after)
-                else:
-                    log.warning("Slack outbox: could not deliver to %s: %s", channel, exc)
-                break
-        await self.coach.store.complete(OUTBOX, job.key, worker)
-
-    async def _post_message(self, channel: str, message: dict[str, Any], plain: str) -> str | None:
-        """Post one rendered message; returns the channel id Slack posted it in."""
+    async def _post_message(self, channel: str, message: dict[str, Any], plain: str,
+                            metadata: dict[str, Any] | None = None) -> tuple[str | None, str | None]:
+        """Post one rendered message; returns (the channel id Slack posted it in, its ts). With
+        `metadata` (an outbox item's) the post is never repeated blindly on a dropped connection."""
+        extra = {"metadata": metadata} if metadata else {}
+        client = self.outbox_client if metadata else self.client
         if "file" in message:
-            return await self._upload(channel, message["file"])
+            return await self._upload(channel, message["file"]), None
         try:
-            response = await self.client.chat_postMessage(channel=channel, text=message["text"],
-                                                          blocks=message["blocks"])
-            return _str(response.data, "channel")
+            response = await client.chat_postMessage(channel=channel, text=message["text"],
+                                                          blocks=message["blocks"], **extra)
+            return _str(response.data, "channel"), _str(response.data, "ts")
         except SlackApiError as exc:
             error = _get(exc.response.data, "error")
             if error not in RENDER_ERRORS:
                 raise delivery_error(exc) from exc
             log.error("Slack rejected our blocks (%s); sending plain text instead", error)
+            ts = None
             try:
                 for chunk in B.split_text(plain, 3500):
-                    await self.client.chat_postMessage(channel=channel, text=chunk)
+                    response = await client.chat_postMessage(channel=channel, text=chunk, **extra)
+                    ts = ts or _str(response.data, "ts")
             except SlackApiError as exc2:
                 raise delivery_error(exc2) from exc2
-            return None
+            return None, ts
 
     async def _upload(self, channel: str, file: dict[str, Any]) -> str | None:
         """Share a file in the conversation (files_upload_v2: files.getUploadURLExternal, the upload, then
@@ -469,15 +446,65 @@ class SlackAdapter:
         return channel
 
     # Messenger protocol (proactive messages from the core)
-    async def send(self, user_id: str, address: dict[str, Any] | None, replies: list[Reply]) -> None:
+    async def send(self, user_id: str, address: dict[str, Any] | None, replies: list[Reply], *,
+                   ref: str | None = None, skip: frozenset[int] = frozenset()) -> list[str]:
+        """Post replies to the user's DM; with `ref` (an outbox item id) each message carries
+        metadata naming it (`ref/<n>`), which `find_sent` looks for later."""
         # chat.postMessage with a user id as the channel reaches the app's DM with that user, so a first
         # proactive message needs no conversations.open (a Tier 3 method, ~50 calls a minute)
         channel = _str(address, "channel") or self._dm.get(user_id) or user_id
+        receipts: list[str] = []
+        number = 0
         for reply in replies:
             for message in B.render(reply):
-                opened = await self._post_message(channel, message, numbered_text(reply))
+                n, number = number, number + 1
+                if n in skip:
+                    continue
+                metadata = ({"event_type": METADATA_TYPE, "event_payload": {"id": f"{ref}/{n}"}}
+                            if ref else None)
+                try:
+                    opened, ts = await self._post_message(channel, message, numbered_text(reply), metadata)
+                except DeliveryError as exc:
+                    exc.partial = bool(receipts)
+                    raise
+                if ts:
+                    receipts.append(ts)
                 if opened and channel == user_id:
                     channel = self._dm[user_id] = opened  # the DM's id, as Slack answered it
+        return receipts
+
+    async def find_sent(self, user_id: str, address: dict[str, Any] | None, ref: str, *,
+                        since: float) -> dict[int, str]:
+        """The messages of outbox item `ref` in the user's DM since `since`: {message number: ts}.
+
+        Reads the DM's history (`conversations.history`, scope im:history) with its metadata."""
+        channel = _str(address, "channel") or self._dm.get(user_id)
+        if not channel or not channel.startswith("D"):
+            channel = await self.dm_channel(user_id)
+        found: dict[int, str] = {}
+        cursor = None
+        prefix = f"{ref}/"
+        try:
+            for _ in range(HISTORY_PAGES):
+                response = await self.client.conversations_history(
+                    channel=channel, oldest=f"{since - HISTORY_MARGIN:.6f}", include_all_metadata=True,
+                    limit=HISTORY_PAGE, cursor=cursor)
+                for message in _get(response.data, "messages") or []:
+                    meta = message.get("metadata") if isinstance(message, dict) else None
+                    if not isinstance(meta, dict) or meta.get("event_type") != METADATA_TYPE:
+                        continue
+                    item = _get(meta, "event_payload", "id")
+                    if isinstance(item, str) and item.startswith(prefix) and item[len(prefix):].isdigit():
+                        found.setdefault(int(item[len(prefix):]), str(message.get("ts") or ""))
+                cursor = _str(response.data, "response_metadata", "next_cursor")
+                if not cursor or not response.data.get("has_more"):
+                    break
+        except SlackApiError as exc:
+            error = delivery_error(exc)
+            # never "permanent": the message itself may be deliverable; the question is asked again later
+            raise DeliveryError(f"could not read the DM of {user_id} back: {error}",
+                                retry_after=error.retry_after) from exc
+        return found
 
     async def lookup_email(self, email: str) -> str | None:
         try:

@@ -1,7 +1,7 @@
 """Proactive messages on Teams: to a stored ConversationReference (continue_conversation), or in a new
 1:1 chat with a member of a team where the app is installed (create_conversation).
 
-This is what nudges and mentor introductions use, through `coach.send_to("teams", user_id, replies)`.
+This is what nudges and mentor introductions use, through the outbox (bot/outbox.py) or `coach.send_to("teams", user_id, replies)`.
 """
 
 from __future__ import annotations
@@ -43,6 +43,11 @@ def delivery_error(exc: Exception) -> DeliveryError:
     return DeliveryError(f"Teams delivery failed: {exc}")
 
 
+def _ids(responses: Any, sent: list[str] | None) -> None:
+    if sent is not None:
+        sent.extend(str(r.id) for r in responses or [] if getattr(r, "id", None))
+
+
 class TeamsMessenger:
     platform = "teams"
 
@@ -54,15 +59,19 @@ class TeamsMessenger:
         return self.runtime.ready_problem()
 
     # -- the Messenger protocol ------------------------------------------------------------------
-    async def send(self, user_id: str, address: dict[str, Any] | None, replies: list[Reply]) -> None:
-        messages = [m for reply in replies for m in render(reply)]
+    async def send(self, user_id: str, address: dict[str, Any] | None, replies: list[Reply], *,
+                   ref: str | None = None, skip: frozenset[int] = frozenset()) -> list[str]:
+        """Send replies; returns the activity ids Teams answered. Teams lets a bot read nothing back,
+        so there is no `find_sent`: an outbox item whose sender died in this call is sent again."""
+        messages = [m for n, m in enumerate(m for reply in replies for m in render(reply)) if n not in skip]
+        sent: list[str] = []
         if address and not is_personal_address(address):
             log.warning("the stored Teams address of %s is not a private chat: opening one instead", user_id)
             address = None
         try:
             if address:
-                await self.deliver(address, messages)
-                return
+                await self.deliver(address, messages, sent)
+                return sent
             found = await self.find_member(user_id=user_id)
             if found is None:
                 raise DeliveryError(
@@ -79,7 +88,9 @@ class TeamsMessenger:
                 bot=ChannelAccount(id=team.get("bot_id"), name=team.get("bot_name")),
                 messages=messages,
                 email=getattr(member, "email", None) or getattr(member, "user_principal_name", None),
+                sent=sent,
             )
+            return sent
         except DeliveryError:
             raise
         except Exception as exc:
@@ -94,13 +105,13 @@ class TeamsMessenger:
         return member.aad_object_id or member.id
 
     # -- sending -------------------------------------------------------------------------------
-    async def deliver(self, address: dict[str, Any], messages: list[Message]) -> None:
-        """Send to a stored ConversationReference."""
+    async def deliver(self, address: dict[str, Any], messages: list[Message], sent: list[str] | None = None) -> None:
+        """Send to a stored ConversationReference (the activity ids Teams answered go to `sent`)."""
         errors: list[Exception] = []
 
         async def callback(turn_context: TurnContext) -> None:
             try:
-                await turn_context.send_activities([m.activity() for m in messages])
+                _ids(await turn_context.send_activities([m.activity() for m in messages]), sent)
             except Exception as exc:  # re-raised below: the adapter's turn-error handler would swallow it
                 errors.append(exc)
 
@@ -118,6 +129,7 @@ class TeamsMessenger:
         bot: ChannelAccount | None,
         messages: list[Message],
         email: str | None = None,
+        sent: list[str] | None = None,
     ) -> dict[str, Any]:
         """Create (or get back) the 1:1 chat with a team member, send there, and store its address."""
         if not tenant_id:
@@ -135,7 +147,7 @@ class TeamsMessenger:
         async def callback(turn_context: TurnContext) -> None:
             created["conversation_id"] = turn_context.activity.conversation.id
             try:
-                await turn_context.send_activities([m.activity() for m in messages])
+                _ids(await turn_context.send_activities([m.activity() for m in messages]), sent)
             except Exception as exc:
                 errors.append(exc)
 

@@ -8,8 +8,14 @@ with HTTP 429 (those calls are kept in `slack.limited`, not in `slack.calls`).
 `slack.shared_files(channel)` lists the files uploaded through files_upload_v2 (getUploadURLExternal, the
 bytes POSTed to the upload URL, completeUploadExternal), with their bytes; `slack.refuse_files = "missing_scope"`
 makes getUploadURLExternal refuse. `slack.slow("chat.postMessage", 0.3)` answers a method that much later (the call is recorded when it
-arrives: a slow answer, not a lost message). `Call.token` is the bot token the call came with, so
+arrives: a slow answer, not a lost message; `Call.answered` turns true once the answer is written, so a
+test can tell which calls were still in flight). `Call.token` is the bot token the call came with, so
 tests with several processes (each with its own token) can tell who sent what.
+
+Posted messages are kept per channel, with their `metadata` (`{"event_type", "event_payload"}`), and
+`conversations.history` returns them newest first as Slack does — with `metadata` only when asked
+with `include_all_metadata`, `oldest` / `latest` / `limit` / `cursor` honoured, `has_more` and
+`response_metadata.next_cursor` set.
 
 Socket Mode: `apps.connections.open` answers a ws:// URL of this server; the socket sends `hello`,
 then whatever `await slack.send_envelope(...)` is given, and keeps every acknowledgement the client
@@ -30,6 +36,7 @@ from aiohttp import WSMsgType, web
 
 BOT_USER = "UBOTSKILL"
 BOT_ID = "BSKILL01"
+APP_ID = "A0SKILL"
 TEAM = "T0TEAM001"
 
 
@@ -40,6 +47,7 @@ class Call:
     result: dict[str, Any] = field(default_factory=dict)
     at: float = field(default_factory=time.monotonic)
     token: str = ""
+    answered: bool = False
 
 
 def dm_of(user_id: str) -> str:
@@ -66,6 +74,7 @@ class FakeSlack:
         self.uploads: dict[str, bytes] = {}     # file id -> the bytes POSTed to its upload URL
         self.files: dict[str, dict[str, Any]] = {}   # file id -> {filename, length, title, channel, ...}
         self.refuse_files: str | None = None    # an error files.getUploadURLExternal answers (missing_scope)
+        self.history: dict[str, list[dict[str, Any]]] = {}   # channel -> messages posted, oldest first
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def __aenter__(self) -> FakeSlack:
@@ -172,7 +181,9 @@ class FakeSlack:
         await self._record(call)
         if self._latency.get(method):
             await asyncio.sleep(self._latency[method])
-        return web.json_response(call.result)
+        response = web.json_response(call.result)
+        call.answered = True
+        return response
 
     def _next_ts(self) -> str:
         return f"{int(time.time())}.{next(self._ts):06d}"
@@ -188,9 +199,40 @@ class FakeSlack:
         if channel.startswith(("U", "W")):
             channel = dm_of(channel)
         ts = self._next_ts()
-        return {"ok": True, "channel": channel, "ts": ts,
-                "message": {"type": "message", "text": args.get("text", ""), "user": BOT_USER, "bot_id": BOT_ID,
-                            "ts": ts, "blocks": args.get("blocks", [])}}
+        message = {"type": "message", "text": args.get("text", ""), "user": BOT_USER, "bot_id": BOT_ID,
+                   "app_id": APP_ID, "team": TEAM, "ts": ts, "blocks": args.get("blocks", [])}
+        metadata = args.get("metadata")
+        if isinstance(metadata, str):   # form-encoded: JSON text
+            try:
+                metadata = json.loads(metadata)
+            except ValueError:
+                return {"ok": False, "error": "invalid_metadata_format"}
+        if metadata is not None:
+            if not (isinstance(metadata, dict) and isinstance(metadata.get("event_type"), str)
+                    and isinstance(metadata.get("event_payload"), dict)):
+                return {"ok": False, "error": "invalid_metadata_format"}
+            message["metadata"] = {"event_type": metadata["event_type"], "event_payload": metadata["event_payload"]}
+        self.history.setdefault(channel, []).append(message)
+        return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel", ""))
+        if not channel.startswith(("D", "C", "G")):
+            return {"ok": False, "error": "channel_not_found"}
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        oldest = float(args.get("oldest") or 0)
+        latest = float(args.get("latest") or 0) or float("inf")
+        try:
+            limit = max(1, min(999, int(args.get("limit") or 100)))
+            start = int(args.get("cursor") or 0)   # the fake's cursor: an offset into the newest-first list
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+        newest_first = [m for m in reversed(self.history.get(channel, [])) if oldest < float(m["ts"]) < latest]
+        page = newest_first[start:start + limit]
+        more = start + limit < len(newest_first)
+        messages = [m if with_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in page]
+        return {"ok": True, "messages": messages, "has_more": more, "pin_count": 0,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts"), "text": args.get("text", "")}

@@ -84,7 +84,8 @@ class RecordingMessenger:
         self.lookups: list[str] = []
         self.fail = fail
 
-    async def send(self, user_id: str, address: dict[str, Any] | None, replies: list[Reply]) -> None:
+    async def send(self, user_id: str, address: dict[str, Any] | None, replies: list[Reply], *,
+                   ref: str | None = None, skip: frozenset[int] = frozenset()) -> None:
         self.attempts += 1
         if self.fail is not None:
             self.fail(user_id, self.attempts)

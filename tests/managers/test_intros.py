@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from bot import intros
+from bot import intros, outbox
+from bot.delivery import DeliveryError
 from bot.store import PROFILES
 from bot.types import Incoming
 
-from .conftest import Clock, press, report_email, slack_id
+from .conftest import Clock, RecordingMessenger, known_ids, press, report_email, slack_id
 
 REQUESTER = slack_id(report_email(1))
 R13, R14, R24 = slack_id(report_email(13)), slack_id(report_email(14)), slack_id(report_email(24))
@@ -151,3 +152,55 @@ async def test_forget_me_removes_requests_and_history(make_coach):
     await coach.forget(f"slack:{REQUESTER}")
     assert [r async for r in coach.store.scan(intros.INTROS)] == []
     assert await coach.store.get(intros.HISTORY, f"slack:{REQUESTER}") is None
+
+
+def limited_once(user_id: str, attempts: int) -> None:
+    """The platform rate-limits the first message."""
+    if attempts == 1:
+        raise DeliveryError("ratelimited", retry_after=1.0)
+
+
+async def test_a_rate_limited_request_waits_in_the_outbox_and_is_sent_once(make_coach):
+    clock = Clock()
+    coach = make_coach(clock=clock, messengers=[RecordingMessenger("slack", known=known_ids("slack"), fail=limited_once)])
+    await with_plan(coach)
+    replies = await coach.handle(say("Ask Report 13 to mentor me"))
+    assert replies[0].text.startswith("I've asked *Report 13*")
+    assert dm(coach, R13) == []                                   # refused for now, queued
+    box = outbox.service(coach)
+    clock.advance(outbox.lease_seconds(coach) + 1)
+    assert await box.run_once() == 1
+    assert len(dm(coach, R13)) == 1 and "would like you to mentor them" in dm(coach, R13)[0].text
+    clock.advance(outbox.lease_seconds(coach) + 1)
+    assert await box.run_once() == 0                              # done: nothing is sent twice
+
+
+async def test_forget_me_drops_a_request_waiting_in_the_outbox(make_coach):
+    clock = Clock()
+    coach = make_coach(clock=clock, messengers=[RecordingMessenger("slack", known=known_ids("slack"), fail=limited_once)])
+    await with_plan(coach)
+    await coach.handle(say("Ask Report 13 to mentor me"))
+    clock.advance(1)
+    await coach.forget(f"slack:{R13}")                            # the helper, before it is sent
+    clock.advance(outbox.lease_seconds(coach) + 1)
+    assert await outbox.service(coach).run_once() == 1
+    assert dm(coach, R13) == []
+
+
+async def test_the_outbox_forgets_what_it_sent_and_the_drop_markers_after_a_week(make_coach):
+    clock = Clock()
+    coach = make_coach(clock=clock)
+    await with_plan(coach)
+    await coach.handle(say("Ask Report 13 to mentor me"))
+    await coach.forget(f"slack:{R14}")
+    assert [r.key async for r in coach.store.scan(outbox.ITEMS)] != []
+    assert [r.key async for r in coach.store.scan(outbox.DROPS)] == [f"slack:{R14}"]
+    box = outbox.service(coach)
+    clock.advance(outbox.DROP_KEEP + outbox.SWEEP_EVERY + 1)
+    await box.run_once()      # the request's queued copy (its safety net) finds it sent: kept until then
+    assert len(dm(coach, R13)) == 1
+    assert [r.key async for r in coach.store.scan(outbox.DROPS)] == []
+    clock.advance(outbox.SWEEP_EVERY + 1)
+    await box.run_once()
+    assert [r.key async for r in coach.store.scan(outbox.ITEMS)] == []
+    assert len(dm(coach, R13)) == 1

@@ -211,9 +211,9 @@ async def test_429_storm_every_nudge_delivered_once(make_coach):
 class SlowMessenger(RecordingMessenger):
     """Each send takes a moment, so a worker can be stopped in the middle of a fan-out."""
 
-    async def send(self, user_id, address, replies):
+    async def send(self, user_id, address, replies, **kw):
         await asyncio.sleep(0.002)
-        await super().send(user_id, address, replies)
+        await super().send(user_id, address, replies, **kw)
 
 
 @pytest.mark.parametrize("backend", ["memory", "tinydb", "postgres"])
@@ -353,6 +353,19 @@ async def test_forget_me_keeps_only_the_opt_out(make_coach):
     assert await coach.store.get("identities", f"slack#{r2}") is None
 
 
+async def test_forget_me_during_a_fanout_drops_the_queued_nudge(make_coach):
+    coach = make_coach()
+    r2 = slack_id(report_email(2))
+    replies = await coach.handle(cmd("nudge-team", user=MANAGER_A))
+    assert "*9* people" in replies[0].text
+    await coach.forget(f"slack:{r2}")                     # before the worker gets to it
+    await drain(coach)
+    assert r2 not in nudged(coach)
+    assert sorted(nudged(coach)) == sorted(slack_id(e) for e in TEAM_A if e != report_email(2))
+    assert "*8 sent*" in slack(coach).to(MANAGER_A)[-1].text
+    assert await coach.store.get(nudges.NUDGE_STATE, report_email(2)) is None   # nothing kept by the skip
+
+
 async def test_a_retry_taken_by_another_worker_does_not_keep_this_one_busy(make_coach):
     coach = make_coach()
     svc = nudges.service(coach)
@@ -396,21 +409,46 @@ async def test_console_cannot_deliver_nudges(make_coach):
     assert "every 14 days" in replies[0].text
 
 
-async def test_a_nudge_reserved_by_a_worker_whose_lease_ran_out_is_not_sent_twice(make_coach):
-    # Worker A reserved this nudge and is waiting for its send slot when its lease runs out; worker B
-    # claims the job and gets as far as reserving: it must see A's reservation and not send a copy.
+async def test_a_nudge_reserved_by_another_live_worker_is_not_sent_twice(make_coach):
+    # Worker A reserved this nudge in the outbox right before its platform call and its job lease ran
+    # out; worker B claims the job and gets as far as sending: it must leave the nudge to A.
+    from bot import outbox
     from bot.store.base import Job
 
     coach = make_coach()
     svc = nudges.service(coach)
     email, fid = report_email(1), "fanout-x"
-    await coach.store.put(nudges.NUDGE_STATE, email, {"fanout": fid, "status": "sending",
-                                                      "last_nudged_at": coach.clock()})
     job = Job(nudges.NUDGE_QUEUE, f"{fid}:{email}", {"email": email, "fanout": fid}, attempts=2)
+    until = coach.clock() + 30
+    await coach.store.put(outbox.ITEMS, f"nudge:{job.key}", {
+        "state": "reserved", "holder": "worker-a", "until": until, "first_at": coach.clock()})
     messenger = coach.messengers["slack"]
     result = await svc._reserve_and_send(job, {"platform": "slack"}, "slack", slack_id(email), email, None)
-    assert result == "sent"
+    assert result is None                                  # not done: retried when A's reservation ends
+    assert svc.retry_due[job.key] == pytest.approx(until, abs=0.01)
     assert messenger.recipients() == []
+
+
+async def test_a_nudge_whose_sender_died_is_sent_again_where_the_platform_cannot_be_asked(make_coach):
+    # A messenger without `find_sent` (Teams) cannot say whether the dead worker's call arrived: the
+    # nudge is sent again (at least once), and recorded, so a third worker does not send it a third time.
+    from bot import outbox
+    from bot.store.base import Job
+
+    coach = make_coach()
+    svc = nudges.service(coach)
+    email, fid = report_email(1), "fanout-y"
+    job = Job(nudges.NUDGE_QUEUE, f"{fid}:{email}", {"email": email, "fanout": fid}, attempts=2)
+    await coach.store.put(nudges.NUDGE_STATE, email, {"fanout": fid, "status": "sending",
+                                                      "last_nudged_at": coach.clock()})
+    await coach.store.put(outbox.ITEMS, f"nudge:{job.key}", {
+        "state": "reserved", "holder": "worker-a", "until": coach.clock() - 1, "first_at": coach.clock() - 5})
+    messenger = coach.messengers["slack"]
+    assert await svc._reserve_and_send(job, {"platform": "slack"}, "slack", slack_id(email), email, None) == "sent"
+    assert await svc._reserve_and_send(job, {"platform": "slack"}, "slack", slack_id(email), email, None) == "sent"
+    assert messenger.recipients() == [slack_id(email)]
+    item = await coach.store.get(outbox.ITEMS, f"nudge:{job.key}")
+    assert item is not None and item.data["state"] == "sent"
 
 
 def test_the_nudge_lease_is_a_setting(make_coach):

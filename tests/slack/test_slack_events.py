@@ -219,7 +219,6 @@ async def test_a_storm_longer_than_the_retries_parks_the_answer_in_the_outbox(se
     await server.event(dm_event(OTHER, "help"))
     await server.idle()
     calm = [p["text"] for p in slack.posts(dm_of(OTHER))]
-    server.adapter.outbox_poll = 0.05
     slack.rate_limit("chat.postMessage", times=6, retry_after=0)
     await server.event(dm_event(USER, "help"))
     await server.idle()
