@@ -27,6 +27,9 @@ Items that wait — an introduction the platform rate-limited — are jobs in th
 `forget me` (`drop_user`) writes a marker ``outbox_drops/<platform:user_id>`` (the time only, kept for
 DROP_KEEP seconds): nothing queued for that user before it is sent. The records of items sent are
 removed after DROP_KEEP too (hourly, by the worker).
+
+An item may carry messages already rendered for its platform (`Prerendered`) instead of replies: the
+answers an older version kept in the Slack adapter's own queue are moved here so (adapters/slack/app.py).
 """
 
 from __future__ import annotations
@@ -121,6 +124,15 @@ class TokenBucket:
     def succeeded(self) -> None:
         if self.rate < self.configured:
             self.rate = min(self.configured, self.rate * 1.01)
+
+
+@dataclass(frozen=True)
+class Prerendered:
+    """One message already rendered for its platform (a Slack `{"text", "blocks"}`) and its plain-text
+    form; the platform's messenger sends it as it is, in place of a rendered `Reply`."""
+
+    message: dict[str, Any]
+    plain: str
 
 
 # -- replies as JSON (queued items) ----------------------------------------------------------------
@@ -271,12 +283,15 @@ class Outbox:
 
     async def enqueue(self, item_id: str, platform: str, user_id: str, replies: list[Reply], *,
                       due: float | None = None, address: dict[str, Any] | None = None,
-                      skip: list[int] | None = None) -> bool:
+                      skip: list[int] | None = None, rendered: list[Prerendered] | None = None) -> bool:
         """Queue an item for the worker (idempotent by id); `address` instead of the user's stored one,
-        `skip`: numbers of its messages posted already."""
+        `skip`: numbers of its messages posted already; `rendered`: messages to send after the replies."""
         now = self.coach.clock()
-        payload = {"platform": platform, "user_id": user_id, "replies": [reply_to_json(r) for r in replies],
-                   "queued_at": now, "address": address, "skip": list(skip or [])}
+        payload: dict[str, Any] = {"platform": platform, "user_id": user_id,
+                                   "replies": [reply_to_json(r) for r in replies],
+                                   "queued_at": now, "address": address, "skip": list(skip or [])}
+        if rendered:
+            payload["rendered"] = [{"message": r.message, "plain": r.plain} for r in rendered]
         added = await self.coach.store.enqueue(QUEUE, item_id, payload, due=now if due is None else due)
         self.wake.set()
         return added
@@ -325,7 +340,8 @@ class Outbox:
         coach, store = self.coach, self.coach.store
         payload = job.payload
         platform, user_id = payload["platform"], payload["user_id"]
-        replies = [reply_from_json(r) for r in payload.get("replies") or []]
+        replies: list[Any] = [reply_from_json(r) for r in payload.get("replies") or []]
+        replies += [Prerendered(r["message"], r["plain"]) for r in payload.get("rendered") or []]
         await self.bucket(platform).acquire()
         try:
             outcome = await asyncio.shield(send_once(

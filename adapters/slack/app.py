@@ -92,6 +92,10 @@ METADATA_TYPE = "skillcoach_message"   # the event type of the metadata on proac
 HISTORY_PAGE = 200                       # messages per conversations.history page when resolving
 HISTORY_PAGES = 5
 HISTORY_MARGIN = 120.0                   # seconds of history read before a reservation (clock skew)
+# the queue where versions before the one outbox kept rate-limited answers ({"channel", "messages":
+# [{"message": {"text", "blocks"}, "plain"}]}); moved into the outbox at start (`_move_old_outbox`)
+OLD_OUTBOX = "slack-outbox"
+OLD_OUTBOX_POLL = 2.0
 MENTION_RE = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
 
@@ -192,6 +196,8 @@ class SlackAdapter:
             logger=bolt_log,
         )
         self.user_cache_seconds = user_cache_seconds
+        self.old_outbox_poll = OLD_OUTBOX_POLL
+        self.old_outbox_moved: asyncio.Task[None] | None = None   # done when the old queue is empty
         self._users: dict[str, tuple[float, str | None, str | None]] = {}
         self._dm: dict[str, str] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -270,7 +276,11 @@ class SlackAdapter:
                 logger=logging.getLogger("skillcoach.slack.socket"),
             )
             self._socket_task = asyncio.create_task(self._connect_socket(), name="slack-socket-mode")
+        self.old_outbox_moved = asyncio.create_task(self._move_old_outbox(), name="slack-old-outbox")
         yield
+        self.old_outbox_moved.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.old_outbox_moved
         if self._auth_task is not None:
             self._auth_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -397,6 +407,60 @@ class SlackAdapter:
         except StoreError as exc:
             log.error("Slack rate-limited an answer to %s and the outbox is unreachable: %s", channel, exc)
 
+    async def _move_old_outbox(self) -> None:
+        """Once at start: move the answers an older version left in its own queue (OLD_OUTBOX) into the
+        outbox, which sends them once. Each old job becomes the outbox item ``slack-outbox:<key>`` (the
+        enqueue is idempotent by id, so a process that dies between the move and the old job's completion
+        moves nothing twice); jobs not due yet, or held by another process, are waited for."""
+        store, box = self.coach.store, outbox.service(self.coach)
+        worker = f"slack-old-outbox-{uuid.uuid4().hex[:8]}"
+        moved = messages = 0
+        while True:
+            try:
+                now = self.coach.clock()
+                jobs = await store.claim(OLD_OUTBOX, worker, limit=50, lease=outbox.LEASE_SECONDS, now=now)
+                for job in jobs:
+                    count = await self._move_old_job(box, job, worker, now)
+                    if count is not None:
+                        moved, messages = moved + 1, messages + count
+                if not jobs:
+                    stats = await store.queue_stats(OLD_OUTBOX, now=now)
+                    if stats.waiting + stats.leased == 0:
+                        break
+            except asyncio.CancelledError:
+                raise
+            except NotImplementedError:   # a store without queue statistics: what was due has been moved
+                break
+            except Exception as exc:      # the store unreachable for now: try again
+                log.warning("could not move the old Slack outbox yet: %s", exc)
+            await asyncio.sleep(self.old_outbox_poll)
+        if moved:
+            log.info("moved %d answer(s) (%d message(s)) from the old Slack outbox %r into the outbox",
+                     moved, messages, OLD_OUTBOX)
+
+    async def _move_old_job(self, box: Any, job: Any, worker: str, now: float) -> int | None:
+        """One old job into the outbox; the number of its messages, or None if another process had it."""
+        payload = job.payload if isinstance(job.payload, dict) else {}
+        channel = payload.get("channel")
+        rendered: list[outbox.Prerendered] = []
+        for entry in payload.get("messages") if isinstance(payload.get("messages"), list) else []:
+            message = entry.get("message") if isinstance(entry, dict) else None
+            plain = entry.get("plain") if isinstance(entry, dict) and isinstance(entry.get("plain"), str) else ""
+            if isinstance(message, dict) and isinstance(message.get("text"), str) \
+                    and isinstance(message.get("blocks"), list):
+                rendered.append(outbox.Prerendered({"text": message["text"], "blocks": message["blocks"]},
+                                                   plain or message["text"]))
+            elif plain:
+                rendered.append(outbox.Prerendered({"text": plain, "blocks": B.text_sections(plain)}, plain))
+        if not isinstance(channel, str) or not channel:
+            log.warning("old Slack outbox job %s names no channel; dropped", job.key)
+            rendered = []
+        elif rendered:
+            await box.enqueue(f"{OLD_OUTBOX}:{job.key}", PLATFORM, channel, [], due=max(job.due, now),
+                              address={"channel": channel}, rendered=rendered)
+        done = await self.coach.store.complete(OLD_OUTBOX, job.key, worker, {"moved": len(rendered)})
+        return len(rendered) if done else None
+
     async def _post_message(self, channel: str, message: dict[str, Any], plain: str,
                             metadata: dict[str, Any] | None = None) -> tuple[str | None, str | None]:
         """Post one rendered message; returns (the channel id Slack posted it in, its ts). With
@@ -456,14 +520,18 @@ class SlackAdapter:
         receipts: list[str] = []
         number = 0
         for reply in replies:
-            for message in B.render(reply):
+            if isinstance(reply, outbox.Prerendered):
+                rendered, plain = [reply.message], reply.plain
+            else:
+                rendered, plain = B.render(reply), numbered_text(reply)
+            for message in rendered:
                 n, number = number, number + 1
                 if n in skip:
                     continue
                 metadata = ({"event_type": METADATA_TYPE, "event_payload": {"id": f"{ref}/{n}"}}
                             if ref else None)
                 try:
-                    opened, ts = await self._post_message(channel, message, numbered_text(reply), metadata)
+                    opened, ts = await self._post_message(channel, message, plain, metadata)
                 except DeliveryError as exc:
                     exc.partial = bool(receipts)
                     raise
