@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import html
 import logging
 import re
@@ -28,6 +30,8 @@ from adapters.teams.conversations import TEAMS_CHANNEL, address_of, is_personal,
 from adapters.teams.conversations import tenant_of
 from adapters.teams.errors import unreachable
 from bot import mydata
+from bot.errors import ConflictError
+from bot.store import Record
 from bot.types import Incoming, Reply
 
 if TYPE_CHECKING:
@@ -106,8 +110,17 @@ def user_id_of(account: ChannelAccount | None) -> str | None:
 
 ADAPTIVE_CARD_ACTION = "adaptiveCard/action"
 FILE_CONSENT = "fileConsent/invoke"
+FILE_CONSENTS = "teams_file_consents"   # store: hashed card id -> {"state": uploading|sent|declined, "at"}
+UPLOAD_LEASE = 120.0                     # an "uploading" answer older than this was left by a stopped process
 MESSAGE_RESPONSE_TYPE = "application/vnd.microsoft.activity.message"
 ERROR_RESPONSE_TYPE = "application/vnd.microsoft.error"
+
+
+def consent_key(activity: Activity, user_id: str, name: str) -> str:
+    """The record key of one consent card: its activity id in its conversation (the invoke's replyToId);
+    without one, the file's name for this person. Hashed: the record holds nothing about anyone."""
+    card = f"{activity.conversation.id}|{activity.reply_to_id}" if activity.reply_to_id else f"{user_id}|{name}"
+    return hashlib.sha256(card.encode("utf-8")).hexdigest()[:40]
 
 
 def card_response(card: dict[str, Any]) -> InvokeResponse:
@@ -179,29 +192,79 @@ class SkillcoachTeamsBot(TeamsActivityHandler):
 
     async def _file_consent(self, turn_context: TurnContext) -> InvokeResponse:
         """The person answered the `my data` file consent card. Accepted: their export, made now, is PUT to
-        the upload URL Teams gives (their OneDrive), then shown as a file card; declined: a short note."""
+        the upload URL Teams gives (their OneDrive), then shown as a file card; declined: a short note.
+
+        Each card is answered once: the answer is recorded (FILE_CONSENTS, by the card's activity id) before
+        the upload, and the card is then replaced by a line saying what happened, so it cannot be pressed
+        again; an answer to a card answered already changes nothing and says so."""
         activity = turn_context.activity
         value = activity.value if isinstance(activity.value, dict) else {}
         context = value.get("context") if isinstance(value.get("context"), dict) else {}
         user_id = user_id_of(activity.from_property)
         if context.get("file") != MY_DATA_FILE or not is_personal(activity) or not user_id:
             return error_response(400, "BadRequest", "not a file this bot offered")
-        if value.get("action") == "decline":
-            await turn_context.send_activity(Message(text=T.FILE_DECLINED).activity())
-            return InvokeResponse(status=200, body={})
+        action = value.get("action")
         info = value.get("uploadInfo") if isinstance(value.get("uploadInfo"), dict) else {}
         url = info.get("uploadUrl")
-        if value.get("action") != "accept" or not isinstance(url, str) or not self._may_upload_to(url):
+        if action != "decline" and (action != "accept" or not isinstance(url, str) or not self._may_upload_to(url)):
             return error_response(400, "BadRequest", "the file consent answer has no usable upload URL")
+        name = str(context.get("name") or info.get("name") or "")
+        key = consent_key(activity, user_id, name)
+        state = "declined" if action == "decline" else "uploading"
+        mine = await self._answer_consent(key, state)
+        if isinstance(mine, str):
+            await turn_context.send_activity(Message(text=mine).activity())
+            return InvokeResponse(status=200, body={})
+        if action == "decline":
+            await self._close_consent_card(turn_context, T.FILE_CARD_DECLINED.format(name=name))
+            await turn_context.send_activity(Message(text=T.FILE_DECLINED).activity())
+            return InvokeResponse(status=200, body={})
         content = mydata.as_json(await self.coach.export(f"teams:{user_id}")).encode("utf-8")
         try:
             await upload_file(url, content)
-        except Exception as exc:    # the person can ask again; nothing of theirs is lost
+        except Exception as exc:    # the person can ask again (this card too); nothing of theirs is lost
             log.warning("could not upload the my-data file of teams:%s: %s", user_id, exc)
+            with contextlib.suppress(Exception):
+                await self.coach.store.delete(FILE_CONSENTS, key)
             await turn_context.send_activity(Message(text=T.FILE_FAILED).activity())
             return InvokeResponse(status=200, body={})
+        try:
+            await self.coach.store.put(FILE_CONSENTS, key, {"state": "sent", "at": self.coach.clock()})
+        except Exception as exc:    # the file is out; only the record of it is missing
+            log.warning("could not record the my-data upload of teams:%s: %s", user_id, exc)
+        await self._close_consent_card(turn_context, T.FILE_CARD_SENT.format(name=name))
         await turn_context.send_activity(file_info_message(info).activity())
         return InvokeResponse(status=200, body={})
+
+    async def _answer_consent(self, key: str, state: str) -> Record | str:
+        """Record the answer to one consent card: the record when this answer is the first (or takes over
+        an upload whose process stopped), else what to tell the person."""
+        store, now = self.coach.store, self.coach.clock()
+        for _ in range(3):
+            record = await store.get(FILE_CONSENTS, key)
+            data = record.data if record else {}
+            if record is not None and not (data.get("state") == "uploading"
+                                           and now - float(data.get("at", 0)) > UPLOAD_LEASE):
+                return {"sent": T.FILE_SENT_ALREADY, "declined": T.FILE_DECLINED_ALREADY}.get(
+                    str(data.get("state")), T.FILE_UNDERWAY)
+            try:
+                return await store.put(FILE_CONSENTS, key, {"state": state, "at": now},
+                                       version=record.version if record else 0)
+            except ConflictError:
+                continue    # answered at the same moment by another request: read what it recorded
+        return T.FILE_UNDERWAY
+
+    async def _close_consent_card(self, turn_context: TurnContext, text: str) -> None:
+        """Replace the answered consent card (the invoke's replyToId) with a line saying what happened."""
+        activity = turn_context.activity
+        if not activity.reply_to_id:
+            return
+        updated = Message(text=text).activity()
+        updated.id, updated.conversation = activity.reply_to_id, activity.conversation
+        try:
+            await turn_context.update_activity(updated)
+        except Exception as exc:  # the record still keeps a second answer from uploading again
+            log.info("could not update the answered file consent card %s: %s", activity.reply_to_id, exc)
 
     def _may_upload_to(self, url: str) -> bool:
         """Only an https upload URL (Teams gives one in the person's OneDrive); plain http only in local
