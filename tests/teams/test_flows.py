@@ -6,6 +6,7 @@ import pytest
 
 from adapters.teams import TEAMS
 from adapters.teams.runtime import TEAMS_COLLECTION
+from bot import mydata
 from bot.delivery import DeliveryError
 from bot.store import ADDRESSES
 from bot.types import Card, CardSection, Choice, Reply
@@ -245,11 +246,13 @@ async def test_plan_card_and_export_render_within_teams_limits(server, connector
     assert any(e["type"] == "Image" for e in first["body"])
     assert any("Mentor: mentor-1@example.com" in t for c in cards for t in c.texts)
     assert sent[-2].texts == ["Your data"]
-    # a large export is no flood of messages: one file consent card (the file follows when accepted)
+    # a large export is no flood of messages: the plan's cards, the summary, one file consent card (the
+    # file follows when accepted) — nothing else
+    assert len(sent) == len(cards) + 2
     (consent,) = sent[-1].body["attachments"]
     assert consent["contentType"] == "application/vnd.microsoft.teams.card.file.consent"
     assert consent["name"] == "my-data.json"
-    assert consent["content"]["sizeInBytes"] > 28_000
+    assert consent["content"]["sizeInBytes"] == len(mydata.as_json(export).encode("utf-8")) > 28_000
 
 
 async def test_proactive_message_after_restart(tmp_path, connector, catalog):
