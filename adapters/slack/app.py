@@ -421,7 +421,7 @@ class SlackAdapter:
                 jobs = await store.claim(OLD_OUTBOX, worker, limit=50, lease=outbox.LEASE_SECONDS, now=now)
                 for job in jobs:
                     count = await self._move_old_job(box, job, worker, now)
-                    if count is not None:
+                    if count:
                         moved, messages = moved + 1, messages + count
                 if not jobs:
                     stats = await store.queue_stats(OLD_OUTBOX, now=now)
@@ -438,8 +438,9 @@ class SlackAdapter:
             log.info("moved %d answer(s) (%d message(s)) from the old Slack outbox %r into the outbox",
                      moved, messages, OLD_OUTBOX)
 
-    async def _move_old_job(self, box: Any, job: Any, worker: str, now: float) -> int | None:
-        """One old job into the outbox; the number of its messages, or None if another process had it."""
+    async def _move_old_job(self, box: Any, job: Any, worker: str, now: float) -> int:
+        """One old job into the outbox: the number of its messages moved (0 if it had none, or if another
+        process completed it first)."""
         payload = job.payload if isinstance(job.payload, dict) else {}
         channel = payload.get("channel")
         rendered: list[outbox.Prerendered] = []
@@ -459,7 +460,7 @@ class SlackAdapter:
             await box.enqueue(f"{OLD_OUTBOX}:{job.key}", PLATFORM, channel, [], due=max(job.due, now),
                               address={"channel": channel}, rendered=rendered)
         done = await self.coach.store.complete(OLD_OUTBOX, job.key, worker, {"moved": len(rendered)})
-        return len(rendered) if done else None
+        return len(rendered) if done else 0
 
     async def _post_message(self, channel: str, message: dict[str, Any], plain: str,
                             metadata: dict[str, Any] | None = None) -> tuple[str | None, str | None]:

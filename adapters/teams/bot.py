@@ -211,7 +211,12 @@ class SkillcoachTeamsBot(TeamsActivityHandler):
         name = str(context.get("name") or info.get("name") or "")
         key = consent_key(activity, user_id, name)
         state = "declined" if action == "decline" else "uploading"
-        mine = await self._answer_consent(key, state)
+        try:
+            mine = await self._answer_consent(key, state)
+        except Exception as exc:    # the store unreachable: nothing was sent, the card can be answered again
+            log.warning("could not record the answer to a my-data consent card of teams:%s: %s", user_id, exc)
+            await turn_context.send_activity(Message(text=T.FILE_FAILED).activity())
+            return InvokeResponse(status=200, body={})
         if isinstance(mine, str):
             await turn_context.send_activity(Message(text=mine).activity())
             return InvokeResponse(status=200, body={})
@@ -219,8 +224,8 @@ class SkillcoachTeamsBot(TeamsActivityHandler):
             await self._close_consent_card(turn_context, T.FILE_CARD_DECLINED.format(name=name))
             await turn_context.send_activity(Message(text=T.FILE_DECLINED).activity())
             return InvokeResponse(status=200, body={})
-        content = mydata.as_json(await self.coach.export(f"teams:{user_id}")).encode("utf-8")
         try:
+            content = mydata.as_json(await self.coach.export(f"teams:{user_id}")).encode("utf-8")
             await upload_file(url, content)
         except Exception as exc:    # the person can ask again (this card too); nothing of theirs is lost
             log.warning("could not upload the my-data file of teams:%s: %s", user_id, exc)
