@@ -32,8 +32,8 @@ from typing import Any
 
 log = logging.getLogger("skillcoach.metrics")
 
-# queues whose depth /metrics reports (bot/nudges.py, bot/intros.py, adapters/slack/app.py)
-QUEUES = ("nudge-fanouts", "nudges", "slack-outbox", "intro-expiry")
+# queues whose depth /metrics reports (bot/nudges.py, bot/outbox.py, bot/intros.py)
+QUEUES = ("nudge-fanouts", "nudges", "outbox", "intro-expiry")
 NUDGE_QUEUE, FANOUTS, INTROS = "nudges", "nudge_fanouts", "intros"
 SKIP_REASONS = ("opted_out", "recent", "unreachable")
 STORE_OPERATIONS = ("get", "get_many", "put", "delete", "add_once", "enqueue", "claim", "complete", "release",

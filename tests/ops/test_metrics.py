@@ -3,6 +3,7 @@ platform API calls (429s included), store operations, nudges, queues — with no
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from urllib.parse import urlencode
@@ -10,7 +11,9 @@ from urllib.parse import urlencode
 import aiohttp
 import yaml
 
+from bot import outbox
 from bot.metrics import connector_method, slack_method
+from bot.types import Reply
 from tests.fakes.bf_connector import FakeConnector, member
 from tests.fakes.slack_api import FakeSlack, dm_of
 from tests.slack.conftest import command_form, dm_event, settings_for, start_server, stop_server
@@ -85,11 +88,16 @@ async def test_slack_turns_calls_nudges_and_queues(tmp_path: Path, catalog) -> N
             await slack.wait_for(lambda s: any(p.get("text", "").startswith("Nudge finished")
                                                for p in s.posts(dm_of(MANAGER))), timeout=20)
             await server.idle()
-            # a job waiting in the Slack outbox (due later), read from the store when scraped
-            await server.coach.store.enqueue("slack-outbox", "C0WAIT:1", {"channel": "C0WAIT", "messages": []},
-                                             due=server.coach.clock() + 3600)
+            # a message waiting in the outbox (due later), read from the store when scraped
+            await outbox.service(server.coach).enqueue("answer:wait:1", "slack", REPORTS[0], [Reply("Later.")],
+                                                       due=server.coach.clock() + 3600)
 
-            status, content_type, text = await scrape(session, base)
+            # the fan-out's last jobs are completed just after its summary is posted
+            for _ in range(100):
+                status, content_type, text = await scrape(session, base)
+                if value(text, "skillcoach_queue_jobs", queue="nudges", state="leased") == 0:
+                    break
+                await asyncio.sleep(0.05)
             assert status == 200 and content_type.startswith("text/plain")
             assert value(text, "skillcoach_turns_total", platform="slack", outcome="answered") == 2  # DM + command
             assert value(text, "skillcoach_turn_seconds_count", platform="slack") == 2
@@ -106,10 +114,10 @@ async def test_slack_turns_calls_nudges_and_queues(tmp_path: Path, catalog) -> N
             assert value(text, "skillcoach_nudges_total", outcome="failed", reason="") == 0
             assert total(text, "skillcoach_store_operation_seconds_count", backend="tinydb", operation="get") > 0
             assert total(text, "skillcoach_store_operation_seconds_count", backend="tinydb", operation="claim") > 0
-            assert value(text, "skillcoach_queue_jobs", queue="slack-outbox", state="waiting") == 1
+            assert value(text, "skillcoach_queue_jobs", queue="outbox", state="waiting") == 1
             assert value(text, "skillcoach_queue_jobs", queue="nudges", state="waiting") == 0
             assert value(text, "skillcoach_queue_jobs", queue="nudges", state="leased") == 0
-            assert 0 <= value(text, "skillcoach_queue_oldest_age_seconds", queue="slack-outbox") < 600
+            assert 0 <= value(text, "skillcoach_queue_oldest_age_seconds", queue="outbox") < 600
             assert value(text, "skillcoach_queue_oldest_age_seconds", queue="nudges") == 0
 
             # no personal data anywhere: no user id, email, name or message text
