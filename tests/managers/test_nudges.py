@@ -236,7 +236,7 @@ async def test_worker_killed_mid_fanout_then_restarted(make_coach, backend, tmp_
     await store.open()
     messenger = SlowMessenger("slack", known=known_ids("slack"))
     first = make_coach(store=store, messengers=[messenger])
-    nudges.configure(first, rates={"slack": 400.0, "slack:lookup": 1000.0})
+    nudges.configure(first, rates={"slack": 100.0, "slack:lookup": 1000.0})  # paced: the cut lands mid-fan-out
     replies = await first.handle(cmd("nudge-team", "--all", user=slack_id(ADMIN), email=ADMIN))
     assert "*35* people" in replies[0].text
     worker = asyncio.create_task(nudges.worker_task(first))
