@@ -1,0 +1,48 @@
+"""Connector calls go through one pooled aiohttp session: many turns and proactive messages, one session,
+kept-alive connections; the session is closed when the server stops."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.teams import TEAMS
+from bot.delivery import DeliveryError
+from bot.types import Reply
+from tests.fakes.bf_connector import member
+from tests.teams import activities as A
+from tests.teams.conftest import Server
+
+
+async def test_many_turns_reuse_one_session_and_connection(server, connector):
+    runtime = server.app[TEAMS]
+    for n in range(20):
+        status, _ = await server.post(A.message(connector.url, member(1 + n % 3), "help"))
+        assert status == 201
+    await server.the_coach.send_to("teams", "aad-02", [Reply("A reminder.")])
+
+    sends = connector.messages()
+    assert len(sends) >= 21
+    assert runtime.connectors.sessions_created == 1
+    # sequential calls on a kept-alive connection: every call came from the same client socket
+    peers = {call.peer for call in connector.calls}
+    assert len(peers) == 1 and None not in peers
+
+
+async def test_the_session_is_closed_when_the_server_stops(settings, catalog, connector):
+    srv = await Server(settings, catalog=catalog).start()
+    runtime = srv.app[TEAMS]
+    assert (await srv.post(A.message(connector.url, member(1), "help")))[0] == 201
+    session = runtime.connectors.session()
+    assert not session.closed
+    await srv.stop()
+    assert session.closed
+
+
+async def test_a_5xx_in_local_mode_is_tried_once_and_is_not_permanent(server, connector):
+    await server.post(A.message(connector.url, member(1), "hello"))
+    connector.clear()
+    connector.fail_next = [503]
+    with pytest.raises(DeliveryError) as err:
+        await server.the_coach.send_to("teams", "aad-01", [Reply("x")])
+    assert not err.value.permanent
+    assert len(connector.messages()) == 1
