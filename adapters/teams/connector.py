@@ -18,7 +18,8 @@ with the bearer token of botbuilder's credentials (none when authentication is d
 
 As msrest did: a 5xx (or 408) or a connection failure is tried again up to 3 times (0.0 s, 1.6 s, 3.2 s
 apart, or the 503's Retry-After), except in local development, where a single try reports an
-unreachable Emulator at once; a 429 is not retried here but raised with its response, so the outbox
+unreachable Emulator at once (but a kept-alive connection the server had closed is tried once more on
+a new one); a 429 is not retried here but raised with its response, so the outbox
 waits for its Retry-After. Each call is counted in the metrics by method and status.
 """
 
@@ -138,6 +139,12 @@ class ConnectorPool:
         self._tokens[id(credentials)] = (time.monotonic(), header)
         return header
 
+    def _count(self, method: str, status: str) -> None:
+        try:
+            self.metrics.api_call("teams", method, status)
+        except Exception:  # a metric must never break a send
+            log.debug("could not count a connector call", exc_info=True)
+
     # -- one call -------------------------------------------------------------------------------
     async def call(self, verb: str, service_url: str, path: str, credentials: Any, *,
                    body: Any = None, query: dict[str, str] | None = None) -> Any:
@@ -160,13 +167,16 @@ class ConnectorPool:
                     text = await resp.text()
                     status = resp.status
                     answer_headers = resp.headers
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
-                self.metrics.api_call("teams", method, "error")
-                if attempt > self.retries:
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+                self._count(method, "error")
+                stale = isinstance(exc, aiohttp.ServerDisconnectedError) and attempt == 1
+                if attempt > self.retries and not stale:
                     raise
+                if stale and attempt > self.retries:  # a kept-alive connection the server had closed
+                    continue
                 await asyncio.sleep(_delay(attempt, None))
                 continue
-            self.metrics.api_call("teams", method, str(status))
+            self._count(method, str(status))
             if status < 300:
                 if not text.strip():
                     return None
