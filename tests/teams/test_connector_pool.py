@@ -11,6 +11,7 @@ from bot.types import Reply
 from tests.fakes.bf_connector import member
 from tests.teams import activities as A
 from tests.teams.conftest import Server
+from tests.teams.test_auth import bf_auth, claims, secured  # noqa: F401  (fixtures)
 
 
 async def test_many_turns_reuse_one_session_and_connection(server, connector):
@@ -46,3 +47,21 @@ async def test_a_5xx_in_local_mode_is_tried_once_and_is_not_permanent(server, co
         await server.the_coach.send_to("teams", "aad-01", [Reply("x")])
     assert not err.value.permanent
     assert len(connector.messages()) == 1
+
+
+async def test_with_an_app_id_one_token_serves_many_turns_and_a_5xx_is_tried_again(secured, connector, bf_auth):
+    before = len(bf_auth.token_requests)
+    for n in range(5):
+        activity = A.message(connector.url, member(1 + n % 2), "help")
+        token = bf_auth.sign(claims(connector.url))
+        assert (await secured.post(activity, headers={"Authorization": f"Bearer {token}"}))[0] == 201
+    assert len(bf_auth.token_requests) - before == 1  # the credentials (and their token) are kept
+    sent = connector.messages()
+    assert len(sent) == 5
+    assert all(c.headers.get("Authorization") == f"Bearer {bf_auth.issued[-1]}" for c in sent)
+
+    connector.clear()
+    connector.fail_next = [503]
+    await secured.the_coach.send_to("teams", "aad-01", [Reply("A nudge.")])
+    first, second = connector.messages()
+    assert first.body == second.body and second.response_id is not None
