@@ -96,10 +96,13 @@ class ConnectorPool:
         self.retries = retries
         self.sessions_created = 0
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
         self._credentials: dict[tuple, Any] = {}
         self._tokens: dict[int, tuple[float, str]] = {}
 
     def session(self) -> aiohttp.ClientSession:
+        if self._closed:  # after the server's stop: nothing is sent (an outbox item waits for the next start)
+            raise aiohttp.ClientConnectionError("the Teams connector session is closed (the server is stopping)")
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=100, keepalive_timeout=60),
@@ -110,6 +113,7 @@ class ConnectorPool:
         return self._session
 
     async def close(self) -> None:
+        self._closed = True
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
@@ -162,18 +166,18 @@ class ConnectorPool:
             authorization = await self.authorization(credentials)
             if authorization:
                 headers["Authorization"] = authorization
+            session = self.session()
             try:
-                async with self.session().request(verb, url, data=data, headers=headers, params=query) as resp:
+                async with session.request(verb, url, data=data, headers=headers, params=query) as resp:
                     text = await resp.text()
                     status = resp.status
                     answer_headers = resp.headers
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
                 self._count(method, "error")
+                # a kept-alive connection the server had closed is tried once more, even in local mode
                 stale = isinstance(exc, aiohttp.ServerDisconnectedError) and attempt == 1
                 if attempt > self.retries and not stale:
                     raise
-                if stale and attempt > self.retries:  # a kept-alive connection the server had closed
-                    continue
                 await asyncio.sleep(_delay(attempt, None))
                 continue
             self._count(method, str(status))

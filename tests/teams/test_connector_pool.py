@@ -7,6 +7,7 @@ import pytest
 
 from adapters.teams import TEAMS
 from bot.delivery import DeliveryError
+from bot.store import ADDRESSES
 from bot.types import Reply
 from tests.fakes.bf_connector import member
 from tests.teams import activities as A
@@ -33,10 +34,17 @@ async def test_the_session_is_closed_when_the_server_stops(settings, catalog, co
     srv = await Server(settings, catalog=catalog).start()
     runtime = srv.app[TEAMS]
     assert (await srv.post(A.message(connector.url, member(1), "help")))[0] == 201
+    address = (await srv.the_coach.store.get(ADDRESSES, "teams:aad-01")).data["address"]
     session = runtime.connectors.session()
     assert not session.closed
     await srv.stop()
     assert session.closed
+    # nothing is sent after the stop: the outbox keeps the item for the next start
+    connector.clear()
+    with pytest.raises(DeliveryError) as err:
+        await runtime.messenger.send("aad-01", address, [Reply("too late")])
+    assert not err.value.permanent
+    assert connector.calls == []
 
 
 async def test_a_5xx_in_local_mode_is_tried_once_and_is_not_permanent(server, connector):
