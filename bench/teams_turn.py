@@ -10,7 +10,9 @@ connector (tests/fakes/bf_connector.py):
 * reference: a minimal botbuilder echo bot (CloudAdapter + ActivityHandler, `send_activity(text)`).
 
 The two are measured in alternating blocks so drift hits both. Latency is the HTTP round trip of the
-POST; the reply has been posted to the connector when it returns (checked). Target: p50 ≤ 3× echo.
+POST; the reply has been posted to the connector when it returns (checked). Target: p50 below the echo
+bot's (skillcoach's replies go through one pooled aiohttp session; the echo bot's through botbuilder's
+msrest client, a new `requests` session per turn).
 """
 
 from __future__ import annotations
@@ -159,7 +161,7 @@ async def run(turns: int, profiles: int, users: int, kind: str, text: str = "hel
     print(line("skillcoach (Teams)", coach_lat, t_coach))
     print(line("botbuilder echo bot", echo_lat, t_echo))
     ratio = statistics.median(coach_lat) / statistics.median(echo_lat)
-    print(f"p50 ratio skillcoach / echo: {ratio:.2f}×  (target ≤ 3×: {'met' if ratio <= 3 else 'NOT met'})")
+    print(f"p50 ratio skillcoach / echo: {ratio:.2f}×  (target < 1×: {'met' if ratio < 1 else 'NOT met'})")
 
 
 def main() -> None:

@@ -60,9 +60,6 @@ class NoMetrics:
     def aiohttp_trace(self, platform: str) -> list[Any]:
         return []
 
-    def connector_hook(self):
-        return None
-
 
 NO_METRICS = NoMetrics()
 
@@ -122,18 +119,6 @@ class Metrics(NoMetrics):
         trace.on_request_end.append(on_end)
         trace.on_request_exception.append(on_error)
         return [trace]
-
-    def connector_hook(self):
-        """A requests response hook for Bot Framework connector clients (msrest `config.hooks`)."""
-
-        def hook(response, *args, **kwargs):
-            try:
-                self.api_call("teams", connector_method(response.request.method, response.request.path_url),
-                              str(response.status_code))
-            except Exception:  # a metric must never break a send
-                log.debug("could not count a connector call", exc_info=True)
-
-        return hook
 
     def store_observed(self, operation: str, args: tuple, kwargs: dict, result: Any) -> None:
         """Business counts read off the store calls that make them durable."""

@@ -44,6 +44,8 @@ def mount(app: web.Application, coach: Any, settings: Any, **options: Any) -> bo
     True when mounted now; with no app id and `SKILLCOACH_TEAMS` unset the decision waits for the start
     of the server (the listen address), and False is returned."""
     app_id = settings.microsoft_app_id.strip()
+    if _close not in app.on_cleanup:
+        app.on_cleanup.append(_close)
     if app_id or settings.teams_enabled is True:
         app.on_startup.append(_repair)
         _mount(app, coach, settings, options)
@@ -78,6 +80,13 @@ async def _repair(app: web.Application) -> None:
         await runtime.repair_addresses()  # type: ignore[attr-defined]
     except Exception as exc:  # a store that cannot be read now: the messenger still refuses such addresses
         log.warning("could not check the stored Teams addresses: %s", exc)
+
+
+async def _close(app: web.Application) -> None:
+    """Server stop: close the pooled connector session."""
+    runtime = app.get(TEAMS)
+    if runtime is not None:
+        await runtime.close()  # type: ignore[attr-defined]
 
 
 def _mount(app: web.Application, coach: Any, settings: Any, options: dict[str, Any]) -> None:

@@ -11,10 +11,10 @@ from typing import Any
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity
-from botframework.connector import ConnectorClient
 from botframework.connector.auth import ClaimsIdentity, ConnectorFactory, ServiceClientCredentialsFactory
 
 from adapters.teams import messages as T
+from adapters.teams.connector import RETRIES, ConnectorPool, PooledConnectorFactory
 from adapters.teams.conversations import TEAMS_CHANNEL, is_personal_address, team_of, tenant_of
 from adapters.teams.errors import unreachable
 from bot.errors import ConfigError
@@ -44,35 +44,17 @@ class BotConfig:
             setattr(self, key, value)
 
 
-class _ObservedConnectorFactory(ConnectorFactory):
-    """Connector clients with a response hook (`hook`, e.g. the metrics' call counter), and, with
-    `single_try`, a request tried once: in local development an unreachable serviceUrl (an Emulator that
-    is not running) is reported at once instead of after ~10 s of connection retries."""
-
-    def __init__(self, inner: ConnectorFactory, *, single_try: bool, hook: Any = None) -> None:
-        self._inner = inner
-        self._single_try = single_try
-        self._hook = hook
-
-    async def create(self, service_url: str, audience: str = None) -> ConnectorClient:  # type: ignore[assignment]
-        client = await self._inner.create(service_url, audience)
-        if self._single_try:
-            client.config.retry_policy.retries = 0
-        if self._hook is not None and self._hook not in client.config.hooks:
-            client.config.hooks.append(self._hook)
-        return client
-
-
 class ObservedBotFrameworkAuthentication(ConfigurationBotFrameworkAuthentication):
-    """botbuilder's configuration, with connector clients that report each call to `connector_hook`."""
+    """botbuilder's configuration, with connector clients that send through one pooled aiohttp session
+    (`pool`, adapters/teams/connector.py) instead of a new msrest client per turn."""
 
     single_try = False
-    connector_hook: Any = None
+    pool: ConnectorPool | None = None
 
     def _wrap(self, factory: ConnectorFactory) -> ConnectorFactory:
-        if not self.single_try and self.connector_hook is None:
+        if self.pool is None:
             return factory
-        return _ObservedConnectorFactory(factory, single_try=self.single_try, hook=self.connector_hook)
+        return PooledConnectorFactory(factory, self.pool)
 
     def create_connector_factory(self, claims_identity: ClaimsIdentity) -> ConnectorFactory:
         return self._wrap(super().create_connector_factory(claims_identity))
@@ -85,7 +67,8 @@ class ObservedBotFrameworkAuthentication(ConfigurationBotFrameworkAuthentication
 
 
 class LocalBotFrameworkAuthentication(ObservedBotFrameworkAuthentication):
-    """No app id (local development): botbuilder's configuration, with single-try connector clients."""
+    """No app id (local development): botbuilder's configuration, connector calls tried once (an Emulator
+    that is not running is reported at once instead of after seconds of retries)."""
 
     single_try = True
 
@@ -109,7 +92,8 @@ class TeamsRuntime:
             )
         except Exception as exc:  # botbuilder raises bare Exception for missing settings
             raise ConfigError(f"Teams configuration is incomplete: {exc} (see MicrosoftApp* settings)") from exc
-        self.auth.connector_hook = coach.metrics.connector_hook()
+        self.connectors = ConnectorPool(coach.metrics, retries=0 if self.auth.single_try else RETRIES)
+        self.auth.pool = self.connectors
         self.adapter = CloudAdapter(self.auth)
         self.adapter.on_turn_error = self._on_turn_error
         # the activity handler and the proactive messenger, attached where Teams is mounted
@@ -117,6 +101,10 @@ class TeamsRuntime:
         self.messenger: Any = None
         self._members: OrderedDict[str, tuple[str | None, str | None]] = OrderedDict()
         self._known_teams: set[str] = set()
+
+    async def close(self) -> None:
+        """Close the connector session (at server stop)."""
+        await self.connectors.close()
 
     @property
     def auth_required(self) -> bool:

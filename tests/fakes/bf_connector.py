@@ -33,6 +33,7 @@ class Call:
     headers: dict[str, str]
     query: dict[str, str] = field(default_factory=dict)
     response_id: str | None = None        # the activity id the fake answered with (for replyToId)
+    peer: tuple | None = None             # the client end of the TCP connection the call came on
 
     @property
     def texts(self) -> list[str]:
@@ -140,6 +141,7 @@ class FakeConnector:
             body=body,
             headers=dict(request.headers),
             query=dict(request.query),
+            peer=request.transport.get_extra_info("peername") if request.transport else None,
         )
         self.calls.append(call)
         return call
