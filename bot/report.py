@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import replace
 from typing import Any
 
 from bot import charts
@@ -84,9 +83,11 @@ def _of(value: str, n: int) -> str:
     return f"{value} of {n}" if value.isdigit() else value
 
 
-def report_card(stats: dict[str, Any], scope_title: str, image_url: str | None = None, *, k: int = 5,
-                note: str | None = None, fig: dict[str, Any] | None = None, when: str | None = None) -> Card:
-    """The card of `stats`; `fig` is `visible_figures(stats, k)` when the caller has it already."""
+def report_card(stats: dict[str, Any], scope_title: str, *, k: int = 5, note: str | None = None,
+                fig: dict[str, Any] | None = None, when: str | None = None,
+                images: tuple[tuple[str, str], ...] = ()) -> Card:
+    """The card of `stats`; `fig` is `visible_figures(stats, k)` when the caller has it already;
+    `images`: the charts (URL, alt text)."""
     n = stats["group"]
     fig = fig or visible_figures(stats, k)
     if fig["skills_done"] is not None:
@@ -125,8 +126,7 @@ def report_card(stats: dict[str, Any], scope_title: str, image_url: str | None =
         sections.append(CardSection("When", lines=(when,)))
     return Card(
         title=f"Team skills — {scope_title}", summary=f"{n} people who agreed to share",
-        sections=tuple(sections), image_url=image_url,
-        image_alt="Bar chart of the skills most being built" if image_url else None, kind="report",
+        sections=tuple(sections), images=images, kind="report",
     )
 
 
@@ -145,7 +145,7 @@ async def team_skills_command(coach, incoming: Incoming, person: Person | None) 
     if not scopes.get(wanted):
         return [Reply(T.NO_TEAM)]
     minimum = int(coach.settings.min_group_size)
-    snap = await snapshot_for(coach, caller)
+    snap = await snapshot_for(coach, caller, scopes)
     counted = snap["scopes"]
     chosen = scope_to_show(wanted, {name: counted[name]["group"] for name in counted}, snap.get("tree_adds", 0), minimum)
     note = T.SCOPE_WIDENED.format(k=minimum, asked=SCOPE_NAMES[caller.is_admin, wanted],
@@ -162,7 +162,7 @@ async def team_skills_command(coach, incoming: Incoming, person: Person | None) 
     except Exception:  # the charts are a nicety: the report goes out without them
         log.exception("could not draw the team charts; sending the report without them")
     title = "the organisation" if scope == "your organisation" else scope
-    card = replace(report_card(stats, title, k=minimum, note=note, fig=fig, when=when), images=images)
+    card = report_card(stats, title, k=minimum, note=note, fig=fig, when=when, images=images)
     return [Reply(T.INTRO_TEXT.format(scope=scope), card=card)]
 
 

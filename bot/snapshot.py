@@ -113,10 +113,11 @@ def available_scopes(coach, caller: Caller) -> dict[str, list[Person]]:
     return scopes
 
 
-def counts_of(coach, caller: Caller, parts: dict[str, dict[str, Any]], now: float) -> dict[str, Any]:
-    """The snapshot record of one caller, from the contributions (by lower-case email) of everyone who
-    shares: each scope's counts, and how many sharing people the tree adds to the team."""
-    scopes = available_scopes(coach, caller)
+def counts_of(coach, caller: Caller, scopes: dict[str, list[Person]], parts: dict[str, dict[str, Any]],
+              now: float) -> dict[str, Any]:
+    """The snapshot record of one caller (whose `available_scopes` are `scopes`), from the contributions
+    (by lower-case email) of everyone who shares: each scope's counts, and how many sharing people the
+    tree adds to the team."""
     sharing = {name: {p.email.lower() for p in people} & parts.keys() for name, people in scopes.items()}
     record: dict[str, Any] = {
         "period": period_start(coach, now), "taken_at": now, "admin": caller.is_admin,
@@ -150,7 +151,8 @@ async def take(coach) -> int:
     parts = await contributions(coach, sorted(coach.directory.people.values(), key=lambda p: p.email))
     callers = _callers(coach)
     for i, caller in enumerate(callers):
-        await coach.store.put(SNAPSHOTS, caller.email, counts_of(coach, caller, parts, now))
+        await coach.store.put(SNAPSHOTS, caller.email, counts_of(coach, caller, available_scopes(coach, caller),
+                                                                 parts, now))
         if i % 50 == 49:
             await asyncio.sleep(0)   # a large organisation: let turns run between writes
     await coach.store.put(TAKEN, "latest", {"period": period_start(coach, now), "taken_at": now,
@@ -159,18 +161,17 @@ async def take(coach) -> int:
     return len(callers)
 
 
-async def snapshot_for(coach, caller: Caller) -> dict[str, Any]:
-    """The caller's snapshot record; taken now (for this caller alone) when there is none for the current
-    period, or it was taken while their admin rights were different."""
+async def snapshot_for(coach, caller: Caller, scopes: dict[str, list[Person]]) -> dict[str, Any]:
+    """The caller's snapshot record (`scopes`: their `available_scopes`); taken now, for this caller
+    alone, when there is none for the current period or it was taken while their admin rights differed."""
     now = coach.clock()
     record = await coach.store.get(SNAPSHOTS, caller.email or "")
     if (record is not None and float(record.data.get("period", -1)) >= period_start(coach, now)
             and bool(record.data.get("admin")) == caller.is_admin):
         return record.data
-    scopes = available_scopes(coach, caller)
     everyone = {p.email.lower(): p for people in scopes.values() for p in people}
     parts = await contributions(coach, sorted(everyone.values(), key=lambda p: p.email))
-    data = counts_of(coach, caller, parts, now)
+    data = counts_of(coach, caller, scopes, parts, now)
     if caller.email:
         await coach.store.put(SNAPSHOTS, caller.email, data)
     return data
