@@ -48,6 +48,7 @@ class Ctx:
     forget: bool = False  # the person confirmed "forget me": the turn deletes their data, saves nothing
     export_at: int | None = None  # where in `replies` the turn puts the person's data export
     email_change: tuple[str | None, str] | None = None  # (old, new) when this turn learned the email
+    profile_key: str = ""  # where the profile is stored (another identity's key when the person is linked)
 
     @property
     def data(self) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot import messages as M
+from bot import person
 from bot.catalog import Catalog
 from bot.context import Dialog
 from bot.dedupe import Dedupe
@@ -215,21 +216,42 @@ class Coach:
 
     # -- data about one user ---------------------------------------------------------------
     async def forget(self, user_key: str) -> int:
-        """Delete everything stored about a user; returns how many records were removed."""
+        """Delete everything stored about a person, on every platform identity they use; returns how many
+        records were removed."""
         removed = 0
-        profile = await self.store.get(PROFILES, user_key)
-        if profile is not None and profile.data.get("email"):
-            await self.index_email(user_key, old=profile.data["email"], new=None)
-        for collection in USER_COLLECTIONS:
-            removed += bool(await self.store.delete(collection, user_key))
-        await self.notify(user_key, "forgotten")
+        profile = await person.read_profile(self.store, user_key)
+        keys = person.identities(profile.data if profile else None, user_key)
+        if profile is not None:
+            keys = person.identities(keys, profile.key)
+        # every email this person was known by (the profile's, and each platform's), out of the index too
+        known = await self.store.get_many([(c, key) for key in keys for c in (ADDRESSES, person.LINKS)])
+        emails = {(profile.data.get("email") if profile else None)} | {r.data.get("email") for r in known if r}
+        for email in sorted(e for e in emails if e):
+            for key in keys:
+                await self.index_email(key, old=email, new=None)
+        for key in keys:
+            for collection in (*USER_COLLECTIONS, person.LINKS):
+                removed += bool(await self.store.delete(collection, key))
+        for key in keys:
+            await self.notify(key, "forgotten")
         return removed
 
     async def export(self, user_key: str) -> dict[str, Any]:
+        """Everything kept about a person: this identity's records and the person's profile; the records
+        of their other platform identities under `other_identities`."""
         out: dict[str, Any] = {"user": user_key, "exported_at": int(self.clock())}
-        records = await self.store.get_many([(collection, user_key) for collection in USER_COLLECTIONS])
-        for collection, record in zip(USER_COLLECTIONS, records):
-            out[collection] = record.data if record else None
+        profile = await person.read_profile(self.store, user_key)
+        out.update(await self._records_of(user_key))
+        out[PROFILES] = profile.data if profile else None
+        others = [k for k in person.identities(profile.data if profile else None, user_key) if k != user_key]
+        if others:
+            out["other_identities"] = {key: await self._records_of(key, profile=False) for key in others}
+        return out
+
+    async def _records_of(self, user_key: str, *, profile: bool = True) -> dict[str, Any]:
+        collections = [c for c in USER_COLLECTIONS if profile or c != PROFILES]
+        records = await self.store.get_many([(collection, user_key) for collection in collections])
+        out: dict[str, Any] = {c: record.data if record else None for c, record in zip(collections, records)}
         for exporter in self.exporters:
             out.update(await exporter(self, user_key))
         return out

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.context import Dialog
 from bot.people import Directory
+from bot.person import LINKS, read_profile
 from bot.plans import plan_card
 from bot.store import CONVERSATIONS, PROFILES, Store
 
@@ -27,7 +28,10 @@ class HomeSummary:
 
 
 async def home_summary(store: Store, dialog: Dialog, directory: Directory, user_key: str) -> HomeSummary:
-    profile_rec, convo_rec = await store.get_many([(PROFILES, user_key), (CONVERSATIONS, user_key)])
+    profile_rec, link_rec, convo_rec = await store.get_many(
+        [(PROFILES, user_key), (LINKS, user_key), (CONVERSATIONS, user_key)])
+    if link_rec is not None:  # this identity's profile is the person's, kept under another identity
+        profile_rec = await read_profile(store, user_key)
     profile = profile_rec.data if profile_rec else {}
     convo = convo_rec.data if convo_rec else {}
     plan = profile.get("plan")

@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from bot import messages as M
-from bot import mydata
+from bot import mydata, person
 from bot.context import Ctx, Dialog, Services
 from bot.matching import normalise
 from bot.store import ADDRESSES, CONVERSATIONS, PROFILES, Record, Store
@@ -69,19 +69,25 @@ async def run_turn(coach: Core, inc: Incoming, *, gate: asyncio.Future[bool] | N
         inc = replace(inc, text=result.text, choice=None, choices=None, prompt_id=None, command=None)
         gate = None
 
-    # load: one round trip for everything the dialog reads
+    # load: one round trip for everything the dialog reads (and who this person is on other platforms)
+    email = known_email(coach, inc)
     wanted = [(CONVERSATIONS, key), (PROFILES, key)] + ([(ADDRESSES, key)] if inc.address else [])
-    convo_rec, profile_rec, *address = await coach.store.get_many(wanted)
+    convo_rec, own_rec, *rest = await coach.store.get_many(wanted + person.reads(key, email))
+    address = rest.pop(0) if inc.address else None
+    link_rec, index_rec = rest[0], (rest[1] if email else None)
     await _allowed(gate)
     if feature is None:
-        await coach.remember_address(inc, address[0] if address else None, known=True)
+        await coach.remember_address(inc, address, known=True)
+    who = await person.resolve(coach.store, key, own_rec, link_rec, index_rec)
     convo: dict[str, Any] = dict(convo_rec.data) if convo_rec else {}
-    profile: dict[str, Any] = dict(profile_rec.data) if profile_rec else {}
+    profile: dict[str, Any] = dict(who.record.data) if who.record else {}
     unchanged = (repr(convo), repr(profile))
+    if who.link:  # this identity meets the rest of the person: one profile from now on
+        profile = person.merged(profile, own_rec.data if own_rec else None, who.key, key)
 
     # identify, then one step of the dialog
-    ctx = Ctx(coach, inc, convo, profile, replies=before)
-    identify(ctx)
+    ctx = Ctx(coach, inc, convo, profile, replies=before, profile_key=who.key)
+    identify(ctx, email)
     await coach.dialog.step(ctx)
 
     # effects the step asked for
@@ -94,11 +100,11 @@ async def run_turn(coach: Core, inc: Incoming, *, gate: asyncio.Future[bool] | N
         ctx.replies.insert(ctx.export_at, mydata.reply(export, coach.clock()))  # a summary; the file beside it
 
     # save, and the replies
-    return await _save(coach, ctx, convo_rec, profile_rec, unchanged, deliver)
+    return await _save(coach, ctx, convo_rec, who, unchanged, deliver, email)
 
 
-async def _save(coach: Core, ctx: Ctx, convo_rec: Record | None, profile_rec: Record | None,
-                unchanged: tuple[str, str], deliver: Deliver | None) -> tuple[list[Reply], bool]:
+async def _save(coach: Core, ctx: Ctx, convo_rec: Record | None, who: person.Resolved,
+                unchanged: tuple[str, str], deliver: Deliver | None, email: str | None) -> tuple[list[Reply], bool]:
     key = ctx.incoming.user_key
     convo_version = convo_rec.version if convo_rec else 0
     convo_changed, profile_changed = repr(ctx.convo) != unchanged[0], repr(ctx.profile) != unchanged[1]
@@ -114,17 +120,24 @@ async def _save(coach: Core, ctx: Ctx, convo_rec: Record | None, profile_rec: Re
         if isinstance(saved, BaseException):
             raise saved
         return [], True
+    if profile_changed:  # first: a conflict with a turn on another platform then leaves nothing half-saved
+        ctx.profile["updated_at"] = coach.clock()
+        await coach.store.put(PROFILES, who.key, ctx.profile, version=who.record.version if who.record else 0)
+        if ctx.email_change:
+            await coach.index_email(who.key, old=ctx.email_change[0], new=ctx.email_change[1])
+    if who.link:
+        await coach.store.put(person.LINKS, key, {"person": who.key, "email": email})  # the email that joined them
+        if who.replaced is not None:
+            await coach.store.delete(PROFILES, key)
+        await coach.index_email(key, old=None, new=email)
+    elif who.stale_link:
+        await coach.store.delete(person.LINKS, key)
     if convo_changed:
         await coach.store.put(CONVERSATIONS, key, ctx.convo, version=convo_version)
-    if profile_changed:
-        ctx.profile["updated_at"] = coach.clock()
-        await coach.store.put(PROFILES, key, ctx.profile, version=profile_rec.version if profile_rec else 0)
-        if ctx.email_change:
-            await coach.index_email(key, old=ctx.email_change[0], new=ctx.email_change[1])
-    if ctx.plan_changed:
-        await coach.notify(key, "plan")
-    elif ctx.settings_changed:
-        await coach.notify(key, "settings")
+    what = "plan" if ctx.plan_changed else "settings" if ctx.settings_changed else None
+    if what:
+        for identity in person.identities(ctx.profile, key):
+            await coach.notify(identity, what)
     return ctx.replies, False
 
 
@@ -160,14 +173,19 @@ async def _unknown_command(inc: Incoming) -> list[Reply]:
     return [Reply(M.UNKNOWN_COMMAND.format(command=inc.command))]
 
 
-def identify(ctx: Ctx) -> None:
-    """Who this is: platform identity, email (from the platform or the organisation file), name."""
+def known_email(coach: Core, inc: Incoming) -> str | None:
+    """The email of the person behind this turn: from the platform, else the organisation file."""
+    found = coach.person_for(inc)
+    return inc.email or (found.email if found else None)
+
+
+def identify(ctx: Ctx, email: str | None) -> None:
+    """Who this is: platform identity (of the profile's own key), email, name."""
     inc, p = ctx.incoming, ctx.profile
-    person = ctx.coach.person_for(inc)
-    email = inc.email or (person.email if person else None)
-    if p.get("platform") != inc.platform or p.get("user_id") != inc.user_id:
+    if ctx.profile_key in ("", inc.user_key) and (p.get("platform") != inc.platform or p.get("user_id") != inc.user_id):
         p["platform"], p["user_id"] = inc.platform, inc.user_id
-    if email and p.get("email") != email:
+    if email and p.get("email") != email and ctx.profile_key in ("", inc.user_key):  # a linked identity's
+        # email found the profile; the profile's own email stays that of the identity it is stored under
         ctx.email_change = (p.get("email"), email)
         p["email"] = email
     if inc.name and p.get("name") != inc.name:

@@ -465,7 +465,8 @@ async def test_deliver_is_not_used_on_a_shared_store_or_when_the_save_fails(cata
     assert "try again" in replies[0].text     # after the question went out, the person hears it was not kept
 
 
-async def test_profiles_are_found_by_email_and_forget_me_removes_the_entry(coach):
+async def test_one_person_on_two_platforms_has_one_profile_and_forget_me_removes_every_entry(coach):
+    from bot.person import LINKS
     from bot.store import EMAILS
 
     slack = Chat(coach, user="US", platform="slack", email="person-1@example.com")
@@ -473,16 +474,22 @@ async def test_profiles_are_found_by_email_and_forget_me_removes_the_entry(coach
     await slack.send("hi")
     await teams.send("hi")
     found = await coach.profiles_by_email(["PERSON-1@example.com", "nobody@example.com"])
-    assert sorted(p["platform"] for p in found["person-1@example.com"]) == ["slack", "teams"]
+    assert [p["identities"] for p in found["person-1@example.com"]] == [["slack:US", "teams:aad-1"]]
     assert "nobody@example.com" not in found
-    # a new email moves the entry
+    assert (await coach.store.get(LINKS, "teams:aad-1")).data == {"person": "slack:US", "email": "Person-1@example.com"}
+    assert await coach.store.get(PROFILES, "teams:aad-1") is None
+    assert (await coach.store.get(EMAILS, "person-1@example.com")).data == {"keys": ["slack:US", "teams:aad-1"]}
+    # a new email on the identity the profile is stored under moves the entry
     moved = Chat(coach, user="US", platform="slack", email="person-2@example.com")
     await moved.send("help")
-    assert [p["platform"] for p in (await coach.profiles_by_email(["person-1@example.com"]))["person-1@example.com"]] == ["teams"]
     assert (await coach.store.get(EMAILS, "person-2@example.com")).data == {"keys": ["slack:US"]}
+    assert (await coach.store.get(EMAILS, "person-1@example.com")).data == {"keys": ["teams:aad-1"]}
     await moved.send("forget me")
     await moved.press("Yes")
-    assert await coach.store.get(EMAILS, "person-2@example.com") is None  # the email itself is gone too
+    for collection, key in [(EMAILS, "person-2@example.com"), (EMAILS, "person-1@example.com"),
+                            (PROFILES, "slack:US"), (LINKS, "teams:aad-1"), (ADDRESSES, "teams:aad-1"),
+                            (CONVERSATIONS, "teams:aad-1")]:
+        assert await coach.store.get(collection, key) is None, (collection, key)
 
 
 async def test_finishing_something_mid_interview_is_news_not_an_answer(coach):
