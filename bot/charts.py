@@ -30,6 +30,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
+from bot.core import Coach
 from bot.messages import Charts as T
 
 CHARTS = "charts"                 # store collection: token -> {"png": base64, "created_at"}
@@ -174,9 +175,9 @@ def _draw(chart: Bars) -> bytes:
     return out.getvalue()
 
 
-async def chart_images(coach, fig: dict[str, Any], group: int) -> tuple[tuple[str, str], ...]:
+async def chart_images(coach: Coach, fig: dict[str, Any], group: int) -> tuple[tuple[str, str], ...]:
     """Draw and keep a report's charts: (public URL, alt text) of each; none without a public URL."""
-    base = str(getattr(coach.settings, "public_url", "") or "").rstrip("/")
+    base = str(coach.settings.public_url or "").rstrip("/")
     if not base:
         return ()
     images = []

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from bot.core import Coach
+
 STORE_CHECK_SECONDS = 2.0
 HEALTH = "health"  # a collection nothing writes: reading one key of it is the store's answer
 
@@ -37,7 +39,7 @@ def state_of(app: web.Application) -> ServerState:
     return app[STATE]
 
 
-async def problems(app: web.Application, coach) -> dict[str, str]:
+async def problems(app: web.Application, coach: Coach) -> dict[str, str]:
     """What keeps this process from taking traffic, by name; empty when ready."""
     missing: dict[str, str] = {}
     if state_of(app).stopping:
@@ -50,7 +52,7 @@ async def problems(app: web.Application, coach) -> dict[str, str]:
         missing["store"] = f"not answering ({type(exc).__name__}: {str(exc)[:200]})"
     if not coach.catalog.roles or not coach.catalog.skills:
         missing["catalog"] = "not loaded (no roles or skills)"
-    org_file = getattr(coach.settings, "org_file", None)
+    org_file = coach.settings.org_file
     if org_file and len(coach.directory) == 0:
         missing["organisation"] = f"{org_file} not loaded (see the error in the log)"
     for platform, messenger in sorted(coach.messengers.items()):

@@ -43,6 +43,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from bot.core import Coach
 from bot.delivery import DeliveryError
 from bot.errors import ConflictError, StoreError
 from bot.store.base import ADDRESSES
@@ -82,9 +83,9 @@ class Outcome:
     receipts: tuple[str, ...] = ()
 
 
-def lease_seconds(coach: Any) -> float:
+def lease_seconds(coach: Coach) -> float:
     """How long a reservation (and a claimed job) holds: SKILLCOACH_NUDGE_LEASE, else LEASE_SECONDS."""
-    configured = float(getattr(coach.settings, "nudge_lease", 0) or 0)
+    configured = float(coach.settings.nudge_lease or 0)
     return configured if configured > 0 else LEASE_SECONDS
 
 
@@ -151,7 +152,7 @@ def reply_from_json(data: dict[str, Any]) -> Reply:
 
 
 # -- exactly once ------------------------------------------------------------------------------------
-async def dropped(coach: Any, platform: str, user_id: str, queued_at: float | None) -> bool:
+async def dropped(coach: Coach, platform: str, user_id: str, queued_at: float | None) -> bool:
     """Whether `forget me` was said by this user after an item was queued (at `queued_at`)."""
     if queued_at is None:
         return False
@@ -159,13 +160,13 @@ async def dropped(coach: Any, platform: str, user_id: str, queued_at: float | No
     return marker is not None and float(marker.data.get("at", 0)) >= float(queued_at)
 
 
-async def drop_user(coach: Any, user_key: str) -> None:
+async def drop_user(coach: Coach, user_key: str) -> None:
     """`forget me`: nothing queued for this user until now is sent."""
     await coach.store.put(DROPS, user_key, {"at": coach.clock()})
 
 
 async def send_once(
-    coach: Any, item_id: str, platform: str, user_id: str, replies: list[Reply], *,
+    coach: Coach, item_id: str, platform: str, user_id: str, replies: list[Reply], *,
     holder: str, lease: float | None = None, queued_at: float | None = None,
     address: dict[str, Any] | None = None, posted: frozenset[int] = frozenset(),
 ) -> Outcome:
@@ -259,11 +260,11 @@ async def _after_failure(store: Any, item_id: str, version: int, reservation: di
 class Outbox:
     """Per coach: the pacing of each platform, and the worker of the queue ``outbox``."""
 
-    def __init__(self, coach: Any) -> None:
+    def __init__(self, coach: Coach) -> None:
         self.coach = coach
         self.worker_id = f"outbox-{uuid.uuid4().hex[:10]}"
         self.rates: dict[str, float] = dict(DEFAULT_RATES)
-        configured = getattr(coach.settings, "nudge_rate", "") or ""
+        configured = coach.settings.nudge_rate or ""
         for part in str(configured).split(","):
             if "=" in part:
                 name, _, value = part.partition("=")
@@ -389,7 +390,7 @@ class Outbox:
                 await store.delete(ITEMS, key)
 
 
-def service(coach: Any) -> Outbox:
+def service(coach: Coach) -> Outbox:
     """The coach's outbox (created on first use)."""
     box = getattr(coach, "_outbox", None)
     if box is None:
@@ -398,7 +399,7 @@ def service(coach: Any) -> Outbox:
     return box
 
 
-async def worker_task(coach: Any, *, interval: float = IDLE_POLL) -> None:
+async def worker_task(coach: Coach, *, interval: float = IDLE_POLL) -> None:
     """Background task: deliver queued items until cancelled."""
     box = service(coach)
     while True:

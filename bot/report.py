@@ -36,6 +36,7 @@ import logging
 import time
 from typing import Any
 
+from bot.core import Coach
 from bot import charts
 from bot.messages import Report as T
 from bot.org import caller_of, person_of
@@ -130,7 +131,7 @@ def report_card(stats: dict[str, Any], scope_title: str, *, k: int = 5, note: st
     )
 
 
-async def team_skills_command(coach, incoming: Incoming, person: Person | None) -> list[Reply]:
+async def team_skills_command(coach: Coach, incoming: Incoming, person: Person | None) -> list[Reply]:
     text = (incoming.text or "").strip().lower()
     if text in ("help", "--help", "?"):
         return [Reply(T.HELP)]
@@ -170,13 +171,13 @@ def _day(ts: float) -> str:
     return time.strftime("%a %d %b %Y", time.gmtime(ts)).replace(" 0", " ")
 
 
-def taken_line(coach, taken_at: float, period: float) -> str:
+def taken_line(coach: Coach, taken_at: float, period: float) -> str:
     """When the figures were counted and when they are next (the card and the "too few" answer say it)."""
     stamp = time.strftime("%H:%M UTC", time.gmtime(taken_at))
     return T.TAKEN.format(day=_day(taken_at), time=stamp, every=_every(coach), next=_day(period + period_seconds(coach)))
 
 
-def _every(coach) -> str:
+def _every(coach: Coach) -> str:
     days = float(coach.settings.report_refresh_days)
     return {7.0: "once a week", 1.0: "once a day"}.get(days, f"every {days:g} days")
 
@@ -193,7 +194,7 @@ def scope_to_show(wanted: str, sharing: dict[str, int], tree_adds: int, k: int) 
     return wanted
 
 
-def register(coach) -> None:
+def register(coach: Coach) -> None:
     """Install `/team-skills` / `team skills` on a coach."""
     coach.command_handlers["team-skills"] = team_skills_command
 

@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from bot.core import Coach
 from bot.intros import HISTORY
 from bot.org import Caller, team_for
 from bot.people import Person
@@ -42,17 +43,17 @@ _BATCH = 500                          # people read per round trip while taking 
 _MONDAY = 4 * 86400.0                 # 1970-01-05 00:00 UTC, a Monday: where weekly periods start
 
 
-def period_seconds(coach) -> float:
+def period_seconds(coach: Coach) -> float:
     return float(coach.settings.report_refresh_days) * 86400.0
 
 
-def period_start(coach, now: float) -> float:
+def period_start(coach: Coach, now: float) -> float:
     """The start of the period `now` is in (periods follow each other from Monday 1970-01-05, UTC)."""
     length = period_seconds(coach)
     return _MONDAY + math.floor((now - _MONDAY) / length) * length
 
 
-async def team_profiles(coach, people: Iterable[Person]) -> dict[str, dict[str, Any]]:
+async def team_profiles(coach: Coach, people: Iterable[Person]) -> dict[str, dict[str, Any]]:
     """The latest profile of each person (by lower-case email) who agreed to share: read through the
     email index, one round trip for the group, whatever the size of the organisation."""
     found: dict[str, dict[str, Any]] = {}
@@ -61,7 +62,7 @@ async def team_profiles(coach, people: Iterable[Person]) -> dict[str, dict[str, 
     return {email: data for email, data in found.items() if data.get("consent_share") is True}
 
 
-async def helped_emails(coach, emails: set[str]) -> set[str]:
+async def helped_emails(coach: Coach, emails: set[str]) -> set[str]:
     """Who among `emails` has an accepted introduction (found a mentor, peer coach or host): read by key
     (the email index, then each of their introduction histories), so the cost grows with the group, not
     with the introductions stored."""
@@ -83,7 +84,7 @@ def contribution(profile: dict[str, Any], helped: bool) -> dict[str, Any]:
     }
 
 
-def aggregate(coach, parts: list[dict[str, Any]]) -> dict[str, Any]:
+def aggregate(coach: Coach, parts: list[dict[str, Any]]) -> dict[str, Any]:
     """The raw counts over a group (never shown as they are: the report applies its privacy rules)."""
     paths = Counter(p["path"] for p in parts if p["plan"])
     building: Counter[str] = Counter()
@@ -100,7 +101,7 @@ def aggregate(coach, parts: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def available_scopes(coach, caller: Caller) -> dict[str, list[Person]]:
+def available_scopes(coach: Coach, caller: Caller) -> dict[str, list[Person]]:
     """The scopes a caller may ask for, smallest first: their team, and their whole reporting tree (an
     admin's: the organisation) when it is larger."""
     scopes: dict[str, list[Person]] = {}
@@ -113,7 +114,7 @@ def available_scopes(coach, caller: Caller) -> dict[str, list[Person]]:
     return scopes
 
 
-def counts_of(coach, caller: Caller, scopes: dict[str, list[Person]], parts: dict[str, dict[str, Any]],
+def counts_of(coach: Coach, caller: Caller, scopes: dict[str, list[Person]], parts: dict[str, dict[str, Any]],
               now: float) -> dict[str, Any]:
     """The snapshot record of one caller (whose `available_scopes` are `scopes`), from the contributions
     (by lower-case email) of everyone who shares: each scope's counts, and how many sharing people the
@@ -128,7 +129,7 @@ def counts_of(coach, caller: Caller, scopes: dict[str, list[Person]], parts: dic
     return record
 
 
-async def contributions(coach, people: list[Person]) -> dict[str, dict[str, Any]]:
+async def contributions(coach: Coach, people: list[Person]) -> dict[str, dict[str, Any]]:
     """The contribution of everyone among `people` who shares, read in batches."""
     out: dict[str, dict[str, Any]] = {}
     for start in range(0, len(people), _BATCH):
@@ -138,14 +139,14 @@ async def contributions(coach, people: list[Person]) -> dict[str, dict[str, Any]
     return out
 
 
-def _callers(coach) -> list[Caller]:
+def _callers(coach: Coach) -> list[Caller]:
     directory = coach.directory
     emails = set(directory.managers()) | set(coach.settings.admin_emails)
     return [Caller(email, "", email in coach.settings.admin_emails, directory.is_manager(email))
             for email in sorted(emails)]
 
 
-async def take(coach) -> int:
+async def take(coach: Coach) -> int:
     """Count every caller's scopes now and store them; the number of callers counted."""
     now = coach.clock()
     parts = await contributions(coach, sorted(coach.directory.people.values(), key=lambda p: p.email))
@@ -161,7 +162,7 @@ async def take(coach) -> int:
     return len(callers)
 
 
-async def snapshot_for(coach, caller: Caller, scopes: dict[str, list[Person]]) -> dict[str, Any]:
+async def snapshot_for(coach: Coach, caller: Caller, scopes: dict[str, list[Person]]) -> dict[str, Any]:
     """The caller's snapshot record (`scopes`: their `available_scopes`); taken now, for this caller
     alone, when there is none for the current period or it was taken while their admin rights differed."""
     now = coach.clock()
@@ -177,7 +178,7 @@ async def snapshot_for(coach, caller: Caller, scopes: dict[str, list[Person]]) -
     return data
 
 
-async def snapshot_task(coach, *, interval: float = POLL) -> None:
+async def snapshot_task(coach: Coach, *, interval: float = POLL) -> None:
     """Take the snapshot when a new period begins (one process at a time: the `report-snapshot` lease)."""
     owner = f"{socket.gethostname()}:{os.getpid()}:{id(coach):x}"
     while True:
