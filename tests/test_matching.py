@@ -51,7 +51,7 @@ def test_skills_from_free_text(rec):
     found, unknown = rec.skills.match_list("SQL, public speaking and flurbing")
     assert "sql" in found
     assert unknown == ["flurbing"]
-    assert rec.skills.match_one("r") is None or rec.skills.match_one("r") == "r-language"
+    assert rec.skills.match_one("r") is None  # one letter is too little to name a skill
 
 
 def test_split_list():
