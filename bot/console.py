@@ -16,9 +16,6 @@ from dialogs.words import G, global_command
 # terminal, typed alone on a line, they end the chat instead (the answers are kept). `cancel` and `stop`
 # keep their dialog meaning.
 LEAVE_WORDS = ("quit", "exit", "/quit", "/exit")
-OPENING = "skillcoach chat — type quit or exit (or press Ctrl-D) to leave."
-HELP_HINT = "In this terminal: type quit or exit (or press Ctrl-D) to leave the chat."
-GOODBYE = "Goodbye — your answers are kept; run skillcoach chat to continue."
 
 
 def is_leave(text: str) -> bool:
@@ -74,7 +71,7 @@ async def run_console(settings, *, user: str = "local", stdin=None, stdout=None,
         stdout.flush()
 
     try:
-        stdout.write(OPENING + "\n" + ("" if interactive else "\n"))
+        stdout.write(M.CHAT_OPENING + "\n" + ("" if interactive else "\n"))
         emit(await coach.handle(Incoming("console", user, text="", command="grow")))
         loop = asyncio.get_running_loop()
         while True:
@@ -89,13 +86,13 @@ async def run_console(settings, *, user: str = "local", stdin=None, stdout=None,
                 break
             text = line.rstrip("\n")
             if is_leave(text):
-                stdout.write(GOODBYE + "\n")
+                stdout.write(M.CHAT_GOODBYE + "\n")
                 stdout.flush()
                 break
             last = await coach.handle(Incoming("console", user, text=text))
             emit(last)
             if global_command(text) is G.HELP:
-                stdout.write(HELP_HINT + "\n" + ("" if interactive else "\n"))
+                stdout.write(M.CHAT_HELP_HINT + "\n" + ("" if interactive else "\n"))
                 stdout.flush()
     finally:
         await coach.store.close()

@@ -92,35 +92,36 @@ def plan_card(plan: dict[str, Any], directory: Directory | None = None) -> Card:
         if s.get("done"):   # its reason ("not yet among your strengths", "new to you") no longer holds
             lines.append(M.PLAN_SKILL_DONE.format(skill=s["name"]))
             continue
-        lines.append(f"{i}. *{s['name']}* — {s['reason']}")
+        lines.append(M.PLAN_SKILL.format(i=i, skill=s["name"], reason=s["reason"]))
         for o in s.get("options", []):
             url = f" {o['url']}" if o.get("url") else ""
-            lines.append(f"    Learn: {o['title']} ({o['provider']}, {o['type']}, {o['hours']:g} h){url}")
+            lines.append(M.PLAN_OPTION.format(title=o["title"], provider=o["provider"], type=o["type"],
+                                              hours=o["hours"], url=url))
         if not s.get("options"):
-            lines.append("    Learn: ask your manager or a mentor — no listed option yet")
-    sections.append(CardSection("Skills to build", tuple(lines)))
+            lines.append(M.PLAN_NO_OPTION)
+    sections.append(CardSection(M.PLAN_SKILLS, tuple(lines)))
     if plan.get("strengths"):
-        sections.append(CardSection("Strengths that transfer", (", ".join(plan["strengths"]),)))
+        sections.append(CardSection(M.PLAN_STRENGTHS, (", ".join(plan["strengths"]),)))
     people = plan.get("people") or []
     if people:
-        sections.append(CardSection("People who can help", tuple(
-            f"{p['name']} ({p['role']}) — {p['why']} · {p['email']}" for p in people
+        sections.append(CardSection(M.PLAN_PEOPLE, tuple(
+            M.PLAN_PERSON.format(name=p["name"], role=p["role"], why=p["why"], email=p["email"]) for p in people
         )))
     elif directory is None or not len(directory):
-        sections.append(CardSection("People who can help", (M.PLAN_NO_ORG,)))
+        sections.append(CardSection(M.PLAN_PEOPLE, (M.PLAN_NO_ORG,)))
     else:
-        sections.append(CardSection("People who can help", (M.PLAN_NO_PEOPLE,)))
+        sections.append(CardSection(M.PLAN_PEOPLE, (M.PLAN_NO_PEOPLE,)))
     if plan.get("association"):
         a = plan["association"]
         url = f" — {a['url']}" if a.get("url") else ""
-        sections.append(CardSection("Professional association", (f"{a['name']}{url}",)))
+        sections.append(CardSection(M.PLAN_ASSOCIATION, (f"{a['name']}{url}",)))
     facts = (
-        ("Path", "Upskilling" if plan.get("path") == "upskill" else "Reskilling"),
-        ("Time a week", f"{plan.get('hours_per_week', 0):g} h"),
-        ("Ready in about", f"{plan.get('weeks', 0)} weeks ({plan.get('total_hours', 0):g} h of learning)"),
-        ("Progress", f"{done} of {len(skills)} skills done"),
+        (M.PLAN_PATH, M.PLAN_UPSKILLING if plan.get("path") == "upskill" else M.PLAN_RESKILLING),
+        (M.PLAN_HOURS, M.PLAN_HOURS_VALUE.format(hours=plan.get("hours_per_week", 0))),
+        (M.PLAN_READY_IN, M.PLAN_READY_IN_VALUE.format(weeks=plan.get("weeks", 0), hours=plan.get("total_hours", 0))),
+        (M.PLAN_PROGRESS, M.PLAN_PROGRESS_VALUE.format(done=done, total=len(skills))),
     )
-    sections.append(CardSection("At a glance", facts=facts))
+    sections.append(CardSection(M.PLAN_GLANCE, facts=facts))
     summary = plan.get("path_reason", "")
     if plan.get("note"):
         summary = f"{summary}\n{plan['note']}"

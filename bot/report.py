@@ -94,26 +94,21 @@ def report_card(stats: dict[str, Any], scope_title: str, *, k: int = 5, note: st
     if fig["skills_done"] is not None:
         done, total = fig["skills_done"]
         pct = round(100 * done / total) if total else 0
-        skills_done = f"{done} of {total} ({pct}%)"
+        skills_done = T.SKILLS_DONE_VALUE.format(done=done, total=total, pct=pct)
     else:
         skills_done = held_back(k)
-    lines = tuple(f"• {name} — {count} people" for name, count in fig["skills"])
+    lines = tuple(T.TOP_SKILL.format(name=name, count=count) for name, count in fig["skills"])
     sections = [
-        CardSection("Plans", facts=(
-            ("Have a plan", _of(fig["with_plan"], n)),
-            ("Upskilling (growing in their role)", fig["upskill"]),
-            ("Reskilling (moving to a new role)", fig["reskill"]),
+        CardSection(T.PLANS, facts=(
+            (T.HAVE_PLAN, _of(fig["with_plan"], n)),
+            (T.UPSKILLING, fig["upskill"]),
+            (T.RESKILLING, fig["reskill"]),
         )),
-        CardSection(
-            "Skills most being built",
-            lines=lines or (f"• No skill is being built by {k} or more people yet",),
-        ),
-        CardSection("Help from colleagues", facts=(
-            ("Found a mentor, peer coach or shadowing host", _of(fig["helped"], n)),
-        )),
-        CardSection("Progress", facts=(
-            ("Skills done", skills_done),
-            ("People who finished at least one skill", _of(fig["progressing"], n)),
+        CardSection(T.TOP_SKILLS, lines=lines or (T.NO_TOP_SKILL.format(k=k),)),
+        CardSection(T.HELP_SECTION, facts=((T.HELPED, _of(fig["helped"], n)),)),
+        CardSection(T.PROGRESS, facts=(
+            (T.SKILLS_DONE, skills_done),
+            (T.PROGRESSING, _of(fig["progressing"], n)),
         )),
     ]
     notes = []
@@ -122,11 +117,11 @@ def report_card(stats: dict[str, Any], scope_title: str, *, k: int = 5, note: st
     if note:
         notes.append(note)
     if notes:
-        sections.append(CardSection("About these figures", lines=tuple(notes)))
+        sections.append(CardSection(T.ABOUT, lines=tuple(notes)))
     if when:
-        sections.append(CardSection("When", lines=(when,)))
+        sections.append(CardSection(T.WHEN, lines=(when,)))
     return Card(
-        title=f"Team skills — {scope_title}", summary=f"{n} people who agreed to share",
+        title=T.TITLE.format(scope=scope_title), summary=T.SHARING.format(n=n),
         sections=tuple(sections), images=images, kind="report",
     )
 
