@@ -234,7 +234,7 @@ MANAGER_ONLY = "That's a command for managers."
 
 
 class Nudges:
-    """Nudges: what managers and their reports read (`bot/nudges.py`)."""
+    """Nudges: what managers and their reports read (`bot/nudges/`)."""
 
     NOT_A_MANAGER = (
         "Only managers can nudge a team, and only their own reports. I don't see anyone reporting to you "
@@ -271,6 +271,26 @@ class Nudges:
     LABEL_LATER, LABEL_STOP = "Not now", "Stop these reminders"
     LATER = "No problem — I won't remind you again for a while. Say *start* whenever you're ready."
     STOPPED = "Done — you won't get these reminders any more. Say *resume reminders* if you change your mind."
+    MANAGER = "Your manager"   # in NUDGE_INTRO when the manager's name is unknown
+    PLATFORM_NAMES = {"slack": "Slack", "teams": "Teams"}
+    EVERY_WEEK, EVERY_WEEKS, EVERY_DAYS = "week", "{weeks:g} weeks", "{days:g} days"
+    SCOPE_TREE, SCOPE_DIRECT = "whole reporting tree", "direct reports"
+    SCHEDULE_NOTE = "\nNote: {note}"
+    # the acknowledgement of `/nudge-team`, then the progress messages and the summary to the manager
+    ACK_ONE = "I'll nudge *{n}* person on {platform} now."
+    ACK_MANY = "I'll nudge *{n}* people on {platform} now."
+    ACK_NOBODY = "Nobody to nudge right now."
+    SKIPPED = "Skipped: {what}."
+    SKIPPED_LABELS = {"opted_out": "opted out", "recent": "nudged recently",
+                      "unreachable": "not reachable on {platform}"}
+    SKIPPED_NONE = "none"
+    CAP = " (Nobody gets more than one nudge every {days:g} days.)"
+    SUMMARY_PROMISE = "I'll send you a summary when it's done."
+    PROGRESS = "Nudging your team: {done} of {total} done so far."
+    FINISHED = "Nudge finished: *{sent} sent*."
+    FINISHED_SCHEDULED = "Scheduled nudge finished: *{sent} sent*."
+    FAILED = "Failed: {failed} (I couldn't deliver these after several tries)."
+    FAILED_NONE = "Failed: 0."
 
 
 class Intros:

@@ -13,6 +13,7 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 
 from bot import intros, nudges, report
+from bot.nudges.state import NUDGE_STATE
 from bot.server import build_coach, create_app
 from tests.fakes.slack_api import FakeSlack, dm_of
 from tests.slack.conftest import SlackServer, action_payload, settings_for
@@ -85,7 +86,7 @@ async def test_nudge_team_over_slack_with_a_429_storm(tmp_path, org_file, catalo
             assert status == 200
             await slack.wait_for(lambda s: [p for p in s.posts(dm_of(slack_id(report_email(3))))
                                             if "won't get these reminders" in p.get("text", "")])
-            state = await server.coach.store.get(nudges.NUDGE_STATE, report_email(3))
+            state = await server.coach.store.get(NUDGE_STATE, report_email(3))
             assert state.data["opted_out"] is True
         finally:
             await stop(server)

@@ -9,7 +9,11 @@ import os
 import pytest
 
 from bot import nudges
+from bot.nudges import worker as nudge_worker
+from bot.nudges.command import parse_args
+from bot.nudges.state import NUDGE_STATE, SCHEDULE_LEASE
 from bot.delivery import DeliveryError
+from bot.outbox import LOOKUP_RATES
 from bot.store import PROFILES
 from bot.store.memory import MemoryStore
 from bot.types import Incoming
@@ -52,7 +56,7 @@ async def test_manager_nudges_direct_reports_with_note(make_coach):
     # even-numbered reports were found by email lookup (paced by their own bucket), and the lookups are cached
     assert report_email(2) in slack(coach).lookups and report_email(1) not in slack(coach).lookups
     assert nudges.service(coach).buckets["slack:lookup"].next_slot > 0
-    assert nudges.LOOKUP_RATES["slack"] * 60 <= 50                # Slack's Tier 3: about 50 a minute
+    assert LOOKUP_RATES["slack"] * 60 <= 50                # Slack's Tier 3: about 50 a minute
 
 
 async def test_whole_tree_and_explicit_targets(make_coach):
@@ -111,7 +115,7 @@ async def test_opt_out_and_frequency_cap_across_managers(make_coach):
     replies = await coach.handle(press("nudge:stop", user=r2, prompt_id="nudge:old"))
     assert "won't get these reminders" in replies[0].text
     # Report 03 was nudged 3 days ago by another manager
-    await coach.store.put(nudges.NUDGE_STATE, report_email(3), {"last_nudged_at": clock() - 3 * 86400})
+    await coach.store.put(NUDGE_STATE, report_email(3), {"last_nudged_at": clock() - 3 * 86400})
 
     replies = await coach.handle(cmd("nudge-team", user=MANAGER_A))
     ack = replies[0].text
@@ -141,12 +145,12 @@ async def test_resume_reminders_clears_the_opt_out(make_coach):
     coach = make_coach()
     r1 = slack_id(report_email(1))
     await coach.handle(press("nudge:stop", user=r1, prompt_id="nudge:x"))
-    state = await coach.store.get(nudges.NUDGE_STATE, report_email(1))
+    state = await coach.store.get(NUDGE_STATE, report_email(1))
     assert state.data["opted_out"] is True
     replies = await coach.handle(cmd("nudge-team", user=MANAGER_A))
     assert "1 opted out" in replies[0].text
     await coach.handle(Incoming("slack", r1, text="resume reminders"))
-    state = await coach.store.get(nudges.NUDGE_STATE, report_email(1))
+    state = await coach.store.get(NUDGE_STATE, report_email(1))
     assert state.data["opted_out"] is False
 
 
@@ -180,7 +184,7 @@ async def test_unreachable_and_failed_are_summarised(make_coach):
 
     messenger = RecordingMessenger("slack", known=known, fail=fail)
     coach = make_coach(messengers=[messenger])
-    nudges.MAX_ATTEMPTS, saved = 2, nudges.MAX_ATTEMPTS
+    nudge_worker.MAX_ATTEMPTS, saved = 2, nudge_worker.MAX_ATTEMPTS
     try:
         await coach.handle(cmd("nudge-team", user=MANAGER_A))
         # retries are due later: run the worker against a clock moved forward
@@ -188,7 +192,7 @@ async def test_unreachable_and_failed_are_summarised(make_coach):
             coach.clock = (lambda base=coach.clock: (lambda: base() + 120))()
             await drain(coach)
     finally:
-        nudges.MAX_ATTEMPTS = saved
+        nudge_worker.MAX_ATTEMPTS = saved
     summary = messenger.to(MANAGER_A)[-1].text
     assert "*6 sent*" in summary
     assert "Skipped: 2 not reachable on Slack." in summary
@@ -271,13 +275,13 @@ async def test_progress_for_large_teams(make_coach, directory):
     svc.max_batch = 5
     people = list(directory.people.values())
     # 36 people is below the progress threshold; lower it for this test
-    saved, nudges.PROGRESS_MIN_TEAM = nudges.PROGRESS_MIN_TEAM, 20
+    saved, nudge_worker.PROGRESS_MIN_TEAM = nudge_worker.PROGRESS_MIN_TEAM, 20
     try:
         await svc.start_fanout(caller=Caller(ADMIN, "Admin A", True, False), platform="slack",
                                reply_to="UADMIN", people=people, note="")
         await drain(coach)
     finally:
-        nudges.PROGRESS_MIN_TEAM = saved
+        nudge_worker.PROGRESS_MIN_TEAM = saved
     to_admin = [r.text for r in slack(coach).to("UADMIN")]
     progress = [t for t in to_admin if t.startswith("Nudging your team")]
     done = [int(t.split(": ")[1].split(" of ")[0]) for t in progress]
@@ -316,18 +320,18 @@ async def test_schedule_every_two_weeks_and_stop(make_coach):
 async def test_schedule_lease_one_process(make_coach):
     store = MemoryStore()
     a, b = make_coach(store=store), make_coach(store=store)
-    assert await store.try_lease(nudges.SCHEDULE_LEASE, nudges.service(a).worker_id, 60)
-    assert not await store.try_lease(nudges.SCHEDULE_LEASE, nudges.service(b).worker_id, 60)
+    assert await store.try_lease(SCHEDULE_LEASE, nudges.service(a).worker_id, 60)
+    assert not await store.try_lease(SCHEDULE_LEASE, nudges.service(b).worker_id, 60)
 
 
 def test_parse_args():
-    p = nudges.parse_args("--all every 2 weeks Please do it")
+    p = parse_args("--all every 2 weeks Please do it")
     assert (p.whole_tree, p.every_days, p.note) == (True, 14.0, "Please do it")
-    assert nudges.parse_args("stop").stop
-    assert nudges.parse_args("every 3 days").error
-    p = nudges.parse_args("report-01@example.com <@U123|someone> hi there")
+    assert parse_args("stop").stop
+    assert parse_args("every 3 days").error
+    p = parse_args("report-01@example.com <@U123|someone> hi there")
     assert p.targets == ["report-01@example.com", "U123"] and p.note == "hi there"
-    assert nudges.parse_args("Ask report-01@example.com for help").targets == []
+    assert parse_args("Ask report-01@example.com for help").targets == []
 
 
 async def test_nudge_buttons(make_coach):
@@ -347,8 +351,8 @@ async def test_forget_me_keeps_only_the_opt_out(make_coach):
     await coach.handle(press("nudge:stop", user=r1, prompt_id="nudge:x"))
     await coach.forget(f"slack:{r1}")
     await coach.forget(f"slack:{r2}")
-    assert (await coach.store.get(nudges.NUDGE_STATE, report_email(1))).data == {"opted_out": True}
-    assert await coach.store.get(nudges.NUDGE_STATE, report_email(2)) is None
+    assert (await coach.store.get(NUDGE_STATE, report_email(1))).data == {"opted_out": True}
+    assert await coach.store.get(NUDGE_STATE, report_email(2)) is None
     assert await coach.store.get("identities", f"slack:{report_email(2)}") is None
     assert await coach.store.get("identities", f"slack#{r2}") is None
 
@@ -363,7 +367,7 @@ async def test_forget_me_during_a_fanout_drops_the_queued_nudge(make_coach):
     assert r2 not in nudged(coach)
     assert sorted(nudged(coach)) == sorted(slack_id(e) for e in TEAM_A if e != report_email(2))
     assert "*8 sent*" in slack(coach).to(MANAGER_A)[-1].text
-    assert await coach.store.get(nudges.NUDGE_STATE, report_email(2)) is None   # nothing kept by the skip
+    assert await coach.store.get(NUDGE_STATE, report_email(2)) is None   # nothing kept by the skip
 
 
 async def test_a_retry_taken_by_another_worker_does_not_keep_this_one_busy(make_coach):
@@ -375,7 +379,7 @@ async def test_a_retry_taken_by_another_worker_does_not_keep_this_one_busy(make_
 
 
 async def test_two_workers_on_one_store_share_the_fanout(make_coach, monkeypatch):
-    monkeypatch.setattr(nudges, "IDLE_POLL", 0.005)         # the other process looks for work often
+    monkeypatch.setattr(nudge_worker, "IDLE_POLL", 0.005)         # the other process looks for work often
     store = MemoryStore()
     messenger = SlowMessenger("slack", known=known_ids("slack"))
     a = make_coach(store=store, messengers=[messenger])
@@ -439,7 +443,7 @@ async def test_a_nudge_whose_sender_died_is_sent_again_where_the_platform_cannot
     svc = nudges.service(coach)
     email, fid = report_email(1), "fanout-y"
     job = Job(nudges.NUDGE_QUEUE, f"{fid}:{email}", {"email": email, "fanout": fid}, attempts=2)
-    await coach.store.put(nudges.NUDGE_STATE, email, {"fanout": fid, "status": "sending",
+    await coach.store.put(NUDGE_STATE, email, {"fanout": fid, "status": "sending",
                                                       "last_nudged_at": coach.clock()})
     await coach.store.put(outbox.ITEMS, f"nudge:{job.key}", {
         "state": "reserved", "holder": "worker-a", "until": coach.clock() - 1, "first_at": coach.clock() - 5})
@@ -452,5 +456,5 @@ async def test_a_nudge_whose_sender_died_is_sent_again_where_the_platform_cannot
 
 
 def test_the_nudge_lease_is_a_setting(make_coach):
-    assert nudges.lease_seconds(make_coach()) == nudges.LEASE_SECONDS
-    assert nudges.lease_seconds(make_coach(nudge_lease=7)) == 7.0
+    assert nudge_worker.lease_seconds(make_coach()) == nudge_worker.LEASE_SECONDS
+    assert nudge_worker.lease_seconds(make_coach(nudge_lease=7)) == 7.0

@@ -1,9 +1,9 @@
 """`skillcoach serve` for the multi-process tests: the real CLI (`bot.cli.main`), with two timings
 shortened from the environment so the tests do not wait minutes:
 
-* SKILLCOACH_TEST_NUDGE_LEASE — seconds a claimed nudge job stays leased (bot.nudges.LEASE_SECONDS,
+* SKILLCOACH_TEST_NUDGE_LEASE — seconds a claimed nudge job stays leased (bot.nudges.worker.LEASE_SECONDS,
   120 s in production): how soon a live process takes over the jobs of one that died.
-* SKILLCOACH_TEST_SCHEDULE_POLL — seconds between schedule ticks (bot.nudges.SCHEDULE_POLL, 30 s).
+* SKILLCOACH_TEST_SCHEDULE_POLL — seconds between schedule ticks (bot.nudges.schedule.SCHEDULE_POLL, 30 s).
 
 It also installs the managers' features (`/nudge-team`, `/team-skills`, introductions) on the coach
 when the server has not done so itself: at the time of writing `bot.server.build_coach` does not call
@@ -23,10 +23,11 @@ import sys
 def apply_test_timings() -> None:
     import bot.background as background
     import bot.nudges as nudges
+    import bot.nudges.worker as nudge_worker
 
     lease = os.environ.get("SKILLCOACH_TEST_NUDGE_LEASE")
     if lease:
-        nudges.LEASE_SECONDS = float(lease)
+        nudge_worker.LEASE_SECONDS = float(lease)
     poll = os.environ.get("SKILLCOACH_TEST_SCHEDULE_POLL")
     if poll:
         background.TASKS[:] = [functools.partial(nudges.schedule_task, interval=float(poll))

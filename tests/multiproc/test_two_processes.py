@@ -15,6 +15,7 @@ import pytest
 
 from adapters.slack.blocks import prompt_of
 from bot import nudges
+from bot.nudges.state import FANOUTS, SCHEDULES
 from bot.store import CONVERSATIONS, update
 from tests.fakes.slack_api import dm_of
 from tests.slack.conftest import dm_event
@@ -113,22 +114,22 @@ async def test_a_schedule_fires_once_per_period_across_both_processes(cluster: C
     assert await cluster.command("B", MANAGER_S, "/nudge-team", "every 1 week") == 200
     await cluster.slack.wait_for(lambda s: summaries(cluster, MANAGER_S, "Nudge finished"), timeout=20)
     assert nudges_to(cluster, TEAM_S) == {u: 1 for u in TEAM_S}
-    schedule = await cluster.store.get(nudges.SCHEDULES, "manager-s@example.com")
+    schedule = await cluster.store.get(SCHEDULES, "manager-s@example.com")
     assert schedule is not None and schedule.data["next_at"] > time.time() + 6 * 86400
 
     for period in (1, 2):
         # the period is over: both processes' schedule ticks (every 0.5 s) see the schedule due
-        await update(cluster.store, nudges.SCHEDULES, "manager-s@example.com",
+        await update(cluster.store, SCHEDULES, "manager-s@example.com",
                      lambda data: {**data, "next_at": time.time() - 1})
         await cluster.slack.wait_for(
             lambda s, n=period: len(summaries(cluster, MANAGER_S, "Scheduled nudge finished")) >= n, timeout=20)
-        schedule = await cluster.store.get(nudges.SCHEDULES, "manager-s@example.com")
+        schedule = await cluster.store.get(SCHEDULES, "manager-s@example.com")
         assert schedule is not None and schedule.data["next_at"] > time.time() + 6 * 86400
         # a few more ticks of both processes: nothing fires twice for this period
         await asyncio.sleep(4 * 0.5)
         assert len(summaries(cluster, MANAGER_S, "Scheduled nudge finished")) == period
         assert nudges_to(cluster, TEAM_S) == {u: 1 + period for u in TEAM_S}
-        fired = [r async for r in cluster.store.scan(nudges.FANOUTS)
+        fired = [r async for r in cluster.store.scan(FANOUTS)
                  if r.data.get("scheduled") and r.data.get("manager") == "manager-s@example.com"]
         assert len(fired) == period
 
@@ -163,7 +164,7 @@ async def test_a_process_killed_mid_fanout_the_other_finishes_it(cluster: Cluste
     summary = summaries(cluster, MANAGER_K, "Nudge finished")
     assert len(summary) == 1 and "*30 sent*" in summary[0]
     # B took over jobs A had claimed: their lease ran out and they were claimed a second time
-    fanout = next(r for r in [r async for r in cluster.store.scan(nudges.FANOUTS)]
+    fanout = next(r for r in [r async for r in cluster.store.scan(FANOUTS)]
                   if r.data.get("manager") == "manager-k@example.com")
     jobs = [await cluster.store.job(nudges.NUDGE_QUEUE, f"{fanout.key}:{email}") for email in fanout.data["targets"]]
     assert all(job and job["done"] for job in jobs)
