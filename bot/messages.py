@@ -346,3 +346,10 @@ class Charts:
 ASK_PERSON = {"mentoring": "Ask {name} to mentor me", "peer_coaching": "Ask {name} to peer-coach me",
               "shadowing": "Ask {name} to let me shadow them"}
 ASK_PERSON_OTHER = "Ask {name}"
+
+
+# -- the organisation and introductions (`bot/org/`, `bot/intros/`) ----------------------------------
+class Org:
+    """Who is calling a manager command (`bot/org/authorization.py`)."""
+
+    CALLER_NAME = "Your manager"  # a caller known by neither the organisation file nor the platform
