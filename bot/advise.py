@@ -9,6 +9,7 @@ from typing import Any
 from bot.catalog import load_catalog
 from bot.errors import SkillcoachError
 from bot.matching import is_confident
+from bot.org.file import load_directory_for
 from bot.plans import plan_card
 from bot.recommend import Plan, Recommender, RoleRef, is_senior
 from bot.types import card_text, plain_text
@@ -65,8 +66,6 @@ def advise(recommender: Recommender, role_text: str, skills_text: str = "", goal
 
 
 def run_advise(settings, args) -> int:
-    from bot.org import load_directory_for
-
     catalog = load_catalog(settings.extra_catalog_dirs)
     recommender = Recommender(catalog)
     directory = load_directory_for(settings, catalog)

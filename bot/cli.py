@@ -89,10 +89,26 @@ def cmd_teams_package(args: argparse.Namespace) -> int:
 
 
 def run_check(settings, args: argparse.Namespace) -> int:
-    """`skillcoach org check FILE` (args.out: where to print; stdout by default)."""
-    from bot.org import check_file
+    """`skillcoach org check FILE` (args.out: where to print; stdout by default): every problem of the file
+    as FILE:LINE: problem, then a summary; 0 when the file is valid, 1 otherwise."""
+    from bot.org.check import check_file
 
-    return check_file(settings, args.file, _printer(getattr(args, "out", None)))
+    say = _printer(getattr(args, "out", None))
+    result = check_file(settings, args.file)
+    report = result.report
+    if result.catalog_problem is not None:
+        say(f"warning: catalog not loaded, skills are not matched: {result.catalog_problem}")
+    for problem in report.problems:
+        say(problem.format(report.source))
+    for warning in report.warnings:
+        say(f"{warning.format(report.source)} (warning)")
+    if result.ok:
+        say(f"{report.source}: OK — {len(report.people)} people, {result.managers} managers, "
+            f"{result.helpers} offering help, {len(report.warnings)} warning(s)")
+        return 0
+    say(f"{report.source}: {len(report.problems)} problem(s), {len(report.warnings)} warning(s); "
+        "the file was not accepted")
+    return 1
 
 
 def cmd_org_check(args: argparse.Namespace) -> int:

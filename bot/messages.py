@@ -294,7 +294,7 @@ class Nudges:
 
 
 class Intros:
-    """Mentor, peer-coaching and shadowing introductions (`bot/intros.py`)."""
+    """Mentor, peer-coaching and shadowing introductions (`bot/intros/`)."""
 
     OFFER_VERB = {"mentoring": "mentor you", "peer_coaching": "peer-coach you",
                   "shadowing": "let you shadow them"}
@@ -404,3 +404,26 @@ class Charts:
 ASK_PERSON = {"mentoring": "Ask {name} to mentor me", "peer_coaching": "Ask {name} to peer-coach me",
               "shadowing": "Ask {name} to let me shadow them"}
 ASK_PERSON_OTHER = "Ask {name}"
+
+
+# -- the organisation and introductions (`bot/org/`, `bot/intros/`) ----------------------------------
+class Org:
+    """Who is calling a manager command (`bot/org/authorization.py`)."""
+
+    CALLER_NAME = "Your manager"  # a caller known by neither the organisation file nor the platform
+
+
+class IntroWords:
+    """The pieces `bot/intros/` builds the `Intros` texts from."""
+
+    ROOM_NONE, ROOM_ONE, ROOM_MANY = "no one more right now", "1 more person", "{n} more people"
+    WITH_SKILLS = " with {skills}"
+    ROLE = " ({role})"
+    CONTACT = " — {email}"
+    SOMEONE = "A colleague"  # a requester known by no name
+    VERB_DEFAULT, ASK_DEFAULT, NOUN_DEFAULT = "help you", "would like your help", "help"
+    PLATFORMS = {"slack": "Slack", "teams": "Teams"}
+    ROOM_LEFT = "\nYou have room for {room}; say *mentoring capacity N* to change that."
+    NO_OFFERS = "no help in the organisation file yet"
+    IS_PAUSED = "You're paused."
+    HAS_ROOM = "You have room for {room}."

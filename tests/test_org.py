@@ -16,7 +16,8 @@ from bot.catalog import load_catalog
 from bot.core import Coach
 from dialogs.conversation import Conversation
 from bot.cli import run_check
-from bot.org import OrgWatcher, load_directory_for, parse_text, read_org_file, split_list
+from bot.org.file import load_directory_for, parse_text, read_org_file, split_list
+from bot.org.watch import OrgWatcher, watch_org_file
 from bot.settings import Settings
 from bot.store.memory import MemoryStore
 
@@ -280,8 +281,6 @@ def test_no_org_file_configured(catalog):
 
 async def test_watch_task_reloads_in_the_background(tmp_path, catalog):
     import asyncio
-
-    from bot.org import watch_org_file
 
     path = tmp_path / "org.yaml"
     path.write_text(GOOD_YAML)

@@ -17,6 +17,7 @@ from pathlib import Path
 from bot.catalog import IMPORT_MARKER, Association, Catalog, Family, LearningOption, Role, Skill, load_catalog
 from bot.errors import CatalogError, SkillcoachError
 from bot.matching import CONFIDENT, PLAUSIBLE, RoleMatcher, SkillMatcher, normalise
+from bot.org.file import read_org_file
 from bot.taxonomy.tables import TaxonomyError
 
 MARKER = IMPORT_MARKER  # written into every imported folder: what it came from, when
@@ -88,8 +89,6 @@ def matches_code(code: str, wanted: list[str]) -> bool:
 # -- selection ---------------------------------------------------------------------------------
 def org_role_titles(path: str | Path) -> list[str]:
     """The distinct role titles of an organisation file (any format `skillcoach org check` reads)."""
-    from bot.org import read_org_file
-
     report = read_org_file(path, None)
     if not report.ok:
         first = report.problems[0].format(report.source)

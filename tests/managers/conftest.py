@@ -20,7 +20,7 @@ import pytest
 from bot.core import Coach
 from dialogs.conversation import Conversation
 from bot.delivery import DeliveryError
-from bot.org import load_directory
+from bot.org.file import load_directory
 from bot.settings import Settings
 from bot.store.memory import MemoryStore
 from bot.types import Incoming, Reply

@@ -109,7 +109,7 @@ async def test_opt_out_and_frequency_cap_across_managers(make_coach):
     r1, r2, r3 = (slack_id(report_email(n)) for n in (1, 2, 3))
     # Report 01 said "stop reminders" in the chat (profile), Report 02 pressed "stop" on an old nudge
     await coach.store.put(PROFILES, f"slack:{r1}", {"email": report_email(1), "reminders": False})
-    from bot.org import user_id_for_email
+    from bot.org.identity import user_id_for_email
 
     assert await user_id_for_email(coach, report_email(2), "slack") == r2   # reached by email before
     replies = await coach.handle(press("nudge:stop", user=r2, prompt_id="nudge:old"))
@@ -270,7 +270,7 @@ async def test_worker_killed_mid_fanout_then_restarted(make_coach, backend, tmp_
 async def test_progress_for_large_teams(make_coach, directory):
     coach = make_coach()
     svc = nudges.service(coach)
-    from bot.org import Caller
+    from bot.org.authorization import Caller
 
     svc.max_batch = 5
     people = list(directory.people.values())
