@@ -20,7 +20,8 @@ from bot.messages import IntroWords as W
 from bot.messages import Intros as T
 from bot.org.identity import email_of, platform_user_id
 from bot.people import Person
-from bot.store import PROFILES, update
+from bot.person import read_profile
+from bot.store import update
 from bot.types import Choice, Incoming, Reply
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ async def ask_intent(coach: Coach, incoming: Incoming, person: Person | None) ->
     if parsed is None:
         return [Reply(T.ASK_HELP)]
     who, offer = parsed
-    profile = await coach.store.get(PROFILES, incoming.user_key)
+    profile = await read_profile(coach.store, incoming.user_key)
     plan_people = ((profile.data.get("plan") or {}).get("people") or []) if profile else []
     helper = _find_person(coach, who, plan_people)
     if helper is None:
@@ -95,7 +96,7 @@ async def ask(coach: Coach, incoming: Incoming, helper: Person, offer: str) -> l
     requester_email = await email_of(coach, incoming)
     if requester_email and requester_email == helper.email:
         return [Reply(T.NOT_YOURSELF)]
-    profile_rec = await coach.store.get(PROFILES, incoming.user_key)
+    profile_rec = await read_profile(coach.store, incoming.user_key)
     profile = profile_rec.data if profile_rec else {}
     history = await coach.store.get(HISTORY, incoming.user_key)
     pending = (history.data.get("pending") or {}) if history else {}

@@ -13,7 +13,8 @@ from bot.intros.records import HISTORY, available, role_phrase, skills_phrase
 from bot.messages import IntroWords as W
 from bot.messages import Intros as T
 from bot.people import Person
-from bot.store import PROFILES, update
+from bot.person import read_profile
+from bot.store import update
 from bot.types import Choice, Reply
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ async def next_match(coach: Coach, requester: dict[str, Any], offer: str, skills
     """The next available person offering `offer` for these skills whom this requester hasn't tried."""
     history = await coach.store.get(HISTORY, requester["user_key"])
     tried = set(((history.data.get("tried") or {}).get(offer) or []) if history else [])
-    profile = await coach.store.get(PROFILES, requester["user_key"])
+    profile = await read_profile(coach.store, requester["user_key"])
     plan = (profile.data.get("plan") or {}) if profile else {}
     candidates: list[Person] = []
     for p in plan.get("people") or []:

@@ -17,7 +17,7 @@ from bot.nudges.replies import ack_text, every, platform_name, schedule_status
 from bot.nudges.service import service
 from bot.org import caller_of, email_of, person_of, team_for
 from bot.people import Person
-from bot.store import PROFILES
+from bot.person import read_profile
 from bot.types import FollowUp, Incoming, Reply
 
 MAX_NOTE = 600
@@ -144,7 +144,7 @@ async def nudge_team_command(coach: Coach, incoming: Incoming, person: Person | 
 async def nudge_action(coach: Coach, incoming: Incoming) -> list[Reply]:
     """A report pressed a button on a nudge: start / not now / stop these reminders."""
     action = (incoming.choice or "").partition(":")[2]
-    profile = await coach.store.get(PROFILES, incoming.user_key)
+    profile = await read_profile(coach.store, incoming.user_key)
     email = await email_of(coach, incoming)
     if action == "stop":
         await opt_out(coach, incoming.user_key, email, profile is not None)

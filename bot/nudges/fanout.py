@@ -17,7 +17,7 @@ from bot.nudges.privacy import opted_out, user_opted_out
 from bot.nudges.state import FANOUT_QUEUE, FANOUTS, NUDGE_QUEUE, NUDGE_STATE, known_id, recent
 from bot.org import IDENTITIES, NEGATIVE_TTL, Caller
 from bot.people import Person
-from bot.store import PROFILES
+from bot.person import read_profile
 
 
 async def start_fanout(
@@ -70,7 +70,7 @@ async def _skip_reason(coach: Coach, person: Person, platform: str, now: float, 
             if not user_id and now - float(cached.data.get("at", 0)) < NEGATIVE_TTL:
                 return "unreachable"
     if user_id:
-        profile = await store.get(PROFILES, f"{platform}:{user_id}")
+        profile = await read_profile(store, f"{platform}:{user_id}")
         if await user_opted_out(store, platform, user_id, profile.data if profile else None):
             return "opted_out"
     if state and recent(state.data, now, period):

@@ -12,6 +12,7 @@ from bot import outbox
 from bot.core import Coach
 from bot.nudges.state import NUDGE_STATE
 from bot.org import IDENTITIES, remember_identity
+from bot.person import read_profile, profile_key
 from bot.store import PROFILES, Store, update
 
 
@@ -44,7 +45,7 @@ async def opt_out(coach: Coach, user_key: str, email: str | None, has_profile: b
             data["reminders"] = False
             return data
 
-        await update(coach.store, PROFILES, user_key, off)
+        await update(coach.store, PROFILES, await profile_key(coach.store, user_key), off)
     await update(coach.store, NUDGE_STATE, email.lower() if email else _by_user(user_key),
                  lambda data: {**(data or {}), "opted_out": True, "opted_out_at": coach.clock()})
     await coach.notify(user_key, "settings")
@@ -57,7 +58,7 @@ async def on_change(coach: Coach, user_key: str, what: str) -> None:
         return
     if what not in ("settings", "plan"):
         return
-    record = await coach.store.get(PROFILES, user_key)
+    record = await read_profile(coach.store, user_key)
     if record is None:
         return
     data = record.data

@@ -26,6 +26,7 @@ from bot.nudges.state import FANOUTS, NUDGE_QUEUE, NUDGE_STATE, recent, set_stat
 from bot.org import platform_user_id
 from bot.outbox import Busy, TokenBucket
 from bot.people import Person
+from bot.person import read_profile
 from bot.store import PROFILES, update
 from bot.types import Reply
 
@@ -215,7 +216,7 @@ class Worker:
             return "unreachable"
         if not user_id or platform not in coach.messengers:
             return "unreachable"
-        profile_rec = await store.get(PROFILES, f"{platform}:{user_id}")
+        profile_rec = await read_profile(store, f"{platform}:{user_id}")
         profile = profile_rec.data if profile_rec else None
         if await user_opted_out(store, platform, user_id, profile):
             return "opted_out"

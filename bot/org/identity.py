@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from bot.delivery import DeliveryError
 from bot.people import Person
-from bot.store import PROFILES
+from bot.person import read_profile
 from bot.types import Incoming
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ async def email_of(coach: Coach, incoming: Incoming) -> str | None:
         return person.email
     if incoming.email:
         return incoming.email.lower()
-    profile = await coach.store.get(PROFILES, incoming.user_key)
+    profile = await read_profile(coach.store, incoming.user_key)
     if profile is not None and profile.data.get("email"):
         return str(profile.data["email"]).lower()
     known = await coach.store.get(IDENTITIES, f"{incoming.platform}#{incoming.user_id}")
