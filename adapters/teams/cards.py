@@ -229,7 +229,8 @@ def render(reply: Reply) -> list[Message]:
 def attachment_messages(reply: Reply) -> list[Message]:
     """Machine-readable content (the `my data` export) as a file: Teams asks the person first (a file
     consent card, personal chats only); their accept comes back as a `fileConsent/invoke` with an upload
-    URL in their OneDrive (`FileConsent.answer`, adapters/teams/file_consent.py). The content is made again then, fresh."""
+    URL in their OneDrive (`FileConsent.answer`, adapters/teams/file_consent.py). The content is made
+    again then, fresh."""
     name = reply.attachment_name or "data.json"
     size = len(mydata.as_json(reply.attachment or {}).encode("utf-8"))
     context = {"file": MY_DATA_FILE, "name": name}
