@@ -63,7 +63,7 @@ async def problems(app: web.Application, coach: Coach) -> dict[str, str]:
     return missing
 
 
-def readyz(coach):
+def readyz(coach: Coach):
     """The GET /readyz handler of this coach's server."""
 
     async def handler(request: web.Request) -> web.Response:

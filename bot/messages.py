@@ -427,3 +427,18 @@ class IntroWords:
     NO_OFFERS = "no help in the organisation file yet"
     IS_PAUSED = "You're paused."
     HAS_ROOM = "You have room for {room}."
+
+# -- the adapters' shared texts (Slack and Teams): the welcome on install and the apology for a failed turn
+TURN_FAILED = "Sorry, something went wrong on my side. Please try again in a moment — nothing you told me is lost."
+INSTALL_WELCOME_TITLE = "Hi, I'm skillcoach"
+INSTALL_WELCOME = (
+    "I help you grow: I'll ask a few questions about your role, your skills and where you want to go, "
+    "then suggest a plan — skills to build, ways to learn, and people here who can help "
+    "(mentors, peer coaches, colleagues you can shadow).\n\n"
+    "Say *grow* to begin, or *help* to see everything I can do."
+)
+INSTALL_WELCOME_BUTTON = "Start my plan"
+TEAM_WELCOME = (
+    "Hi everyone, I'm skillcoach, a career-growth coach. Mention me with *grow* to get a personal plan "
+    "— I'll answer you in a private chat, never here."
+)

@@ -30,6 +30,10 @@ import re
 import time
 from typing import Any
 
+from aiohttp import web
+
+from bot.settings import Settings
+
 log = logging.getLogger("skillcoach.metrics")
 
 # queues whose depth /metrics reports (bot/nudges.py, bot/outbox.py, bot/intros.py)
@@ -216,7 +220,6 @@ def authorized(header: str, token: str) -> bool:
 
 def add_route(app, coach, token: str) -> None:
     """GET /metrics, answered only with `Authorization: Bearer <token>`."""
-    from aiohttp import web
 
     metrics = coach.metrics
 
@@ -234,9 +237,9 @@ def add_route(app, coach, token: str) -> None:
     app.router.add_get("/metrics", handler)
 
 
-def enable(app, coach, settings) -> bool:
+def enable(app: web.Application, coach: Any, settings: Settings) -> bool:  # coach: the core imports this module
     """Turn metrics on for this server when SKILLCOACH_METRICS_TOKEN is set; else /metrics stays 404."""
-    token = (getattr(settings, "metrics_token", "") or "").strip()
+    token = (settings.metrics_token or "").strip()
     if not token:
         return False
     coach.metrics = Metrics()

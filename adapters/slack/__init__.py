@@ -8,9 +8,13 @@ SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode, no public URL needed).
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
+
+if TYPE_CHECKING:  # annotations only: mounting loads the adapter, the core is loaded already
+    from bot.core import Coach
+    from bot.settings import Settings
 
 from adapters.slack import texts as T
 
@@ -19,7 +23,7 @@ log = logging.getLogger("skillcoach.slack")
 SLACK_ADAPTER = web.AppKey("slack_adapter", object)
 
 
-def missing_credentials(settings: Any) -> list[str]:
+def missing_credentials(settings: Settings) -> list[str]:
     missing = []
     if not settings.slack_bot_token:
         missing.append("SLACK_BOT_TOKEN")
@@ -28,7 +32,7 @@ def missing_credentials(settings: Any) -> list[str]:
     return missing
 
 
-def mount(app: web.Application, coach: Any, settings: Any) -> bool:
+def mount(app: web.Application, coach: Coach, settings: Settings) -> bool:
     """Add Slack to the server; False (and one log line saying why) when credentials are missing."""
     missing = missing_credentials(settings)
     if missing:

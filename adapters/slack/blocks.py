@@ -31,7 +31,7 @@ MAX_OPTIONS = 100          # options in a select
 MAX_BLOCK_ID = 255
 MAX_FALLBACK = 3000        # characters of the top-level `text` fallback we send
 
-# Action ids of the elements we render; adapters/slack/app.py registers a listener for each.
+# Action ids of the elements we render; adapters/slack/listeners.py registers a listener for each.
 CHOOSE = "choose"                 # buttons: choose:0, choose:1, …
 CHOOSE_SELECT = "choose_select"   # static_select of one choice
 PICK_MANY = "pick_many"           # checkboxes / multi_static_select (state only, read on submit)

@@ -1,4 +1,5 @@
-"""Every user-facing string of the Slack adapter in one place (the core's strings are in bot/messages.py)."""
+"""Every user-facing string of the Slack adapter in one place (the core's strings, and the ones the adapters
+share — the welcome on install, the apology for a failed turn — are in bot/messages.py)."""
 
 USAGE = (
     "Here is what `/grow` understands:\n"
@@ -17,7 +18,6 @@ MENTION = (
 UNKNOWN_ACTION = (
     "Sorry, I don't recognise that button. Say *help* in our direct messages to see what I can do."
 )
-TURN_FAILED = "Something went wrong on my side. Please try again in a moment — nothing you told me is lost."
 
 YOU_CHOSE = "✓ You chose: {label}"
 NOTHING_CHOSEN = "nothing"

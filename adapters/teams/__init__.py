@@ -15,9 +15,13 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+
+if TYPE_CHECKING:  # annotations only: mounting loads the adapter, the core is loaded already
+    from bot.core import Coach
+    from bot.settings import Settings
 
 log = logging.getLogger("skillcoach.teams")
 
@@ -38,7 +42,7 @@ def is_loopback_host(host: str | None) -> bool:
         return False
 
 
-def mount(app: web.Application, coach: Any, settings: Any, **options: Any) -> bool:
+def mount(app: web.Application, coach: Coach, settings: Settings, **options: Any) -> bool:
     """Mount the Teams endpoint; `options` go to `TeamsRuntime` (credentials_factory, auth_overrides).
 
     True when mounted now; with no app id and `SKILLCOACH_TEAMS` unset the decision waits for the start
@@ -89,7 +93,7 @@ async def _close(app: web.Application) -> None:
         await runtime.close()  # type: ignore[attr-defined]
 
 
-def _mount(app: web.Application, coach: Any, settings: Any, options: dict[str, Any]) -> None:
+def _mount(app: web.Application, coach: Coach, settings: Settings, options: dict[str, Any]) -> None:
     # botbuilder is imported only when Teams is mounted (a Slack-only process never pays for it)
     from adapters.teams.bot import SkillcoachTeamsBot
     from adapters.teams.http import MessagesEndpoint

@@ -19,6 +19,7 @@ from typing import Any
 from botbuilder.schema import Activity, ActivityTypes, Attachment
 
 from adapters.teams import messages as T
+from bot import messages as M
 from bot import mydata
 from bot.types import Card, Reply
 
@@ -228,7 +229,8 @@ def render(reply: Reply) -> list[Message]:
 def attachment_messages(reply: Reply) -> list[Message]:
     """Machine-readable content (the `my data` export) as a file: Teams asks the person first (a file
     consent card, personal chats only); their accept comes back as a `fileConsent/invoke` with an upload
-    URL in their OneDrive (`SkillcoachTeamsBot._file_consent`). The content is made again then, fresh."""
+    URL in their OneDrive (`FileConsent.answer`, adapters/teams/file_consent.py). The content is made
+    again then, fresh."""
     name = reply.attachment_name or "data.json"
     size = len(mydata.as_json(reply.attachment or {}).encode("utf-8"))
     context = {"file": MY_DATA_FILE, "name": name}
@@ -247,10 +249,10 @@ def file_info_message(upload_info: dict[str, Any]) -> Message:
 
 def welcome_message() -> Message:
     body = [
-        {"type": "TextBlock", "text": T.WELCOME_TITLE, "size": "Large", "weight": "Bolder", "wrap": True},
-        *text_blocks(T.WELCOME),
+        {"type": "TextBlock", "text": M.INSTALL_WELCOME_TITLE, "size": "Large", "weight": "Bolder", "wrap": True},
+        *text_blocks(M.INSTALL_WELCOME),
     ]
-    actions = [{"type": "Action.Submit", "title": T.WELCOME_BUTTON, "data": {"command": "grow"}}]
+    actions = [{"type": "Action.Submit", "title": M.INSTALL_WELCOME_BUTTON, "data": {"command": "grow"}}]
     return Message(card=adaptive_card(body, actions))
 
 

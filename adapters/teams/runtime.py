@@ -13,11 +13,13 @@ from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFramewo
 from botbuilder.schema import Activity
 from botframework.connector.auth import ClaimsIdentity, ConnectorFactory, ServiceClientCredentialsFactory
 
-from adapters.teams import messages as T
 from adapters.teams.connector import RETRIES, ConnectorPool, PooledConnectorFactory
 from adapters.teams.conversations import TEAMS_CHANNEL, is_personal_address, team_of, tenant_of
 from adapters.teams.errors import unreachable
+from bot import messages as M
+from bot.core import Coach
 from bot.errors import ConfigError
+from bot.settings import Settings
 from bot.store import ADDRESSES, update
 
 log = logging.getLogger("skillcoach.teams")
@@ -35,7 +37,7 @@ class BotConfig:
     `TO_CHANNEL_FROM_BOT_LOGIN_URL`, `CHANNEL_SERVICE`) for private clouds and tests.
     """
 
-    def __init__(self, settings: Any, overrides: dict[str, Any] | None = None) -> None:
+    def __init__(self, settings: Settings, overrides: dict[str, Any] | None = None) -> None:
         self.APP_ID = settings.microsoft_app_id.strip()
         self.APP_PASSWORD = settings.microsoft_app_password
         self.APP_TYPE = (settings.microsoft_app_type or "MultiTenant").strip()
@@ -76,8 +78,8 @@ class LocalBotFrameworkAuthentication(ObservedBotFrameworkAuthentication):
 class TeamsRuntime:
     def __init__(
         self,
-        coach: Any,
-        settings: Any,
+        coach: Coach,
+        settings: Settings,
         *,
         credentials_factory: ServiceClientCredentialsFactory | None = None,
         auth_overrides: dict[str, Any] | None = None,
@@ -128,7 +130,7 @@ class TeamsRuntime:
             return
         log.exception("Teams turn failed (%s)", context.activity.type, exc_info=error)
         try:
-            await context.send_activity(T.SORRY)
+            await context.send_activity(M.TURN_FAILED)
         except Exception:  # the connector itself may be what failed
             log.warning("could not tell the user about the failed turn")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from adapters.slack import texts as T
+from bot import messages as T
 from bot.store import ADDRESSES
 from tests.fakes.slack_api import BOT_ID, BOT_USER, FakeSlack, dm_of
 from tests.slack.conftest import (

@@ -13,7 +13,8 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from adapters.slack import blocks as B
-from adapters.slack.app import ACTIONS, COMMANDS, EVENTS, ROUTE, SlackAdapter
+from adapters.slack.app import ROUTE, SlackAdapter
+from adapters.slack.listeners import ACTIONS, COMMANDS, EVENTS
 from bot.settings import Settings
 from bot.types import Choice, Reply
 

@@ -11,7 +11,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 
 from adapters.slack import SLACK_ADAPTER
-from adapters.slack.app import delivery_error
+from adapters.slack.client import delivery_error
 from bot.delivery import DeliveryError
 from bot.server import COACH, build_coach, create_app
 from bot.settings import Settings
