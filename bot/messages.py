@@ -428,6 +428,7 @@ class IntroWords:
     IS_PAUSED = "You're paused."
     HAS_ROOM = "You have room for {room}."
 
+
 # -- the adapters' shared texts (Slack and Teams): the welcome on install and the apology for a failed turn
 TURN_FAILED = "Sorry, something went wrong on my side. Please try again in a moment — nothing you told me is lost."
 INSTALL_WELCOME_TITLE = "Hi, I'm skillcoach"
