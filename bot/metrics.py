@@ -36,7 +36,7 @@ from bot.settings import Settings
 
 log = logging.getLogger("skillcoach.metrics")
 
-# queues whose depth /metrics reports (bot/nudges.py, bot/outbox.py, bot/intros.py)
+# queues whose depth /metrics reports (bot/nudges/, bot/outbox.py, bot/intros/)
 QUEUES = ("nudge-fanouts", "nudges", "outbox", "intro-expiry")
 NUDGE_QUEUE, FANOUTS, INTROS = "nudges", "nudge_fanouts", "intros"
 SKIP_REASONS = ("opted_out", "recent", "unreachable")

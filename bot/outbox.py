@@ -22,14 +22,14 @@ was posted drops the reservation (nothing was sent; no history read is needed on
 
 Items that wait — an introduction the platform rate-limited — are jobs in the store's durable queue
 ``outbox`` (`Outbox.enqueue`, delivered by `worker_task` in any process); nudges keep their own queue
-(bot/nudges.py), because a fan-out has more to do per person, and call `send_once` for the send itself.
+(bot/nudges/worker.py), because a fan-out has more to do per person, and call `send_once` for the send itself.
 
 `forget me` (`drop_user`) writes a marker ``outbox_drops/<platform:user_id>`` (the time only, kept for
 DROP_KEEP seconds): nothing queued for that user before it is sent. The records of items sent are
 removed after DROP_KEEP too (hourly, by the worker).
 
 An item may carry messages already rendered for its platform (`Prerendered`) instead of replies: the
-answers an older version kept in the Slack adapter's own queue are moved here so (adapters/slack/app.py).
+answers an older version kept in the Slack adapter's own queue are moved here so (adapters/slack/old_outbox.py).
 """
 
 from __future__ import annotations
