@@ -9,6 +9,8 @@ from pathlib import Path
 
 from bot import messages as M
 from bot import mydata
+from bot.server import build_coach
+from bot.settings import Settings
 from bot.types import Incoming, Reply, numbered_text, plain_text
 from dialogs.words import G, global_command
 
@@ -50,10 +52,8 @@ def save_attachment(reply: Reply, folder: Path) -> str:
         return plain_text(M.DATA_FILE_FAILED.format(reason=reason)) + "\n" + content.rstrip("\n")
 
 
-async def run_console(settings, *, user: str = "local", stdin=None, stdout=None, folder: Path | None = None) -> int:
+async def run_console(settings: Settings, *, user: str = "local", stdin=None, stdout=None, folder: Path | None = None) -> int:
     """The chat loop; a `my data` export is written as a file in `folder` (the current directory)."""
-    from bot.server import build_coach
-
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     coach = build_coach(settings)
