@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot import messages as M
 from bot.context import Ctx
-from bot.matching import PLAUSIBLE, core_words, is_confident, is_none, is_yes, normalise
+from bot.matching import PLAUSIBLE, is_confident, is_none, is_yes, normalise
 from bot.plans import make_plan
 from bot.recommend import RoleRef, is_senior, role_noun
 from bot.types import Choice, Incoming
@@ -167,7 +167,7 @@ def _answer_confirm(ctx: Ctx, inc: Incoming, which: str, ask_again: S, done: S) 
     choice = ctx.chosen()
     if choice is None:
         # typing another role instead of yes/no is an answer too
-        if inc.text.strip() and inc.choice is None and len(core_words(inc.text)) >= 3:
+        if inc.choice is None and usable_role_text(inc.text) and not is_yes(inc.text):
             return _match_role(ctx, inc.text, which)
         ctx.didnt_get()
         return S.ROLE_CONFIRM if which == "role" else S.TARGET_CONFIRM
@@ -187,8 +187,13 @@ def answer_role_confirm(ctx: Ctx, inc: Incoming) -> S:
 def _answer_pick(ctx: Ctx, inc: Incoming, which: str, done: S) -> S:
     choice = ctx.chosen()
     catalog = ctx.coach.catalog
+    candidates = ctx.data.get(f"{which}_candidates") or []
+    if choice is None and inc.choice is None and len(candidates) == 1 and is_yes(inc.text):
+        choice = Choice(candidates[0], "")          # "yes" to the one role offered
+    elif choice is None and inc.choice is None and is_none(inc.text):
+        choice = Choice("none", "")                 # "no" / "none": none of these
     if choice is None:
-        if inc.text.strip() and inc.choice is None and len(core_words(inc.text)) >= 3:
+        if inc.choice is None and usable_role_text(inc.text):
             return _match_role(ctx, inc.text, which)
         ctx.didnt_get()
         return S.ROLE_PICK if which == "role" else S.TARGET_PICK

@@ -9,9 +9,20 @@ from bot.matching import core_words, normalise
 from bot.types import Choice
 
 
+# words that never name a job: amounts of time, yes / no and filler ("3-5 years", "about 4 hours", "yes")
+_NOT_JOB_WORDS = frozenset("""
+    year years yr yrs month months week weeks day days hour hours hrs h a an the about around roughly
+    approximately maybe per each every more than less over under nearly almost just only or and to between
+    yes y yep yeah yup sure ok okay k no n nope nah none nothing i dont know not really idk
+    one two three four five six seven eight nine ten eleven twelve half
+""".split())
+
+
 def usable_role_text(text: str) -> bool:
-    """Enough words to look a role up ("a", "?" or digits alone are not)."""
-    return len(core_words(text)) >= 2 and bool(re.search(r"[a-zA-Z]", text))
+    """Enough to look a role up: at least one word that could name a job ("a", "?", "yes", "3-5 years" or
+    "about 4 hours" cannot)."""
+    words = [w for w in re.findall(r"[a-z]+", normalise(core_words(text))) if w not in _NOT_JOB_WORDS]
+    return sum(len(w) for w in words) >= 2
 
 
 _WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,

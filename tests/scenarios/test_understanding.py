@@ -189,3 +189,35 @@ async def test_a_senior_person_is_not_told_to_learn_the_basics_of_their_job():
     assert skills & {"Leadership", "Coaching and mentoring", "Strategic thinking", "People management",
                      "Influencing", "Change management"}
     assert "experienced in the role" in card.summary, card.summary
+
+
+async def test_yes_to_the_one_role_offered_picks_it():
+    coach = make_coach()
+    chat = Chat(coach)
+    await at_role_question(chat)
+    await chat.send("I look after patients on a surgical ward")
+    assert [c.value for c in chat.question().choices] == ["registered-nurse", "none"]
+    await chat.send("yes")
+    c = await convo(coach, chat)
+    assert (c["state"], c["data"]["role"]["id"]) == ("tenure", "registered-nurse")
+
+
+async def test_no_to_the_roles_offered_asks_for_the_field():
+    coach = make_coach()
+    chat = Chat(coach)
+    await at_role_question(chat)
+    await chat.send("I write news stories for a local paper")
+    await chat.send("no")
+    assert (await convo(coach, chat))["state"] == "role_field"
+
+
+@pytest.mark.parametrize("text", ["3-5 years", "about 4 hours", "yes", "2 to 3 hrs a week", "idk"])
+async def test_an_amount_or_a_yes_is_not_taken_for_a_job_title(text):
+    coach = make_coach()
+    chat = Chat(coach)
+    await at_role_question(chat)
+    await chat.send("chief llama whisperer")             # the field question: nothing fits
+    await chat.send(text)                               # typed where a field (or a clearer title) goes
+    c = await convo(coach, chat)
+    assert (c["state"], c["data"]["role_text"]) == ("role_field", "chief llama whisperer")  # nothing re-matched
+    assert chat.texts().startswith("Sorry, I didn't catch that.")
