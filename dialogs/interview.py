@@ -12,7 +12,8 @@ from bot.matching import PLAUSIBLE, is_confident, is_none, is_yes, normalise
 from bot.plans import make_plan
 from bot.recommend import RoleRef, is_senior, role_noun
 from bot.types import Choice, Incoming
-from dialogs.parsing import hours_from_text, parse_goal, recommend_path, tenure_from_text, usable_role_text
+from dialogs.parsing import (hours_from_text, parse_goal, recommend_path, says_yes, tenure_from_text,
+                             usable_role_text)
 from dialogs.states import S
 
 
@@ -165,6 +166,8 @@ def answer_target_field(ctx: Ctx, inc: Incoming) -> S:
 
 def _answer_confirm(ctx: Ctx, inc: Incoming, which: str, ask_again: S, done: S) -> S:
     choice = ctx.chosen()
+    if choice is None and inc.choice is None and says_yes(inc.text):
+        choice = Choice("yes", "")
     if choice is None:
         # typing another role instead of yes/no is an answer too
         if inc.choice is None and usable_role_text(inc.text) and not is_yes(inc.text):
@@ -188,10 +191,14 @@ def _answer_pick(ctx: Ctx, inc: Incoming, which: str, done: S) -> S:
     choice = ctx.chosen()
     catalog = ctx.coach.catalog
     candidates = ctx.data.get(f"{which}_candidates") or []
-    if choice is None and inc.choice is None and len(candidates) == 1 and is_yes(inc.text):
+    yes = choice is None and inc.choice is None and (is_yes(inc.text) or says_yes(inc.text))
+    if yes and len(candidates) == 1:
         choice = Choice(candidates[0], "")          # "yes" to the one role offered
     elif choice is None and inc.choice is None and is_none(inc.text):
         choice = Choice("none", "")                 # "no" / "none": none of these
+    if choice is None and yes:                      # "yes that's me" to several: which one?
+        ctx.didnt_get()
+        return S.ROLE_PICK if which == "role" else S.TARGET_PICK
     if choice is None:
         if inc.choice is None and usable_role_text(inc.text):
             return _match_role(ctx, inc.text, which)

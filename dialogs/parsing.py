@@ -12,10 +12,25 @@ from bot.types import Choice
 # words that never name a job: amounts of time, yes / no and filler ("3-5 years", "about 4 hours", "yes")
 _NOT_JOB_WORDS = frozenset("""
     year years yr yrs month months week weeks day days hour hours hrs h a an the about around roughly
+    me my is am are was it its that thats this s m
     approximately maybe per each every more than less over under nearly almost just only or and to between
     yes y yep yeah yup sure ok okay k no n nope nah none nothing i dont know not really idk
     one two three four five six seven eight nine ten eleven twelve half
 """.split())
+
+
+_YES_OPENERS = frozenset("yes y yeah yep yup sure ok okay correct right exactly absolutely definitely".split())
+_YES_FILLER = frozenset("that thats s is it its me one the this right correct exactly please thanks thank you "
+                        "i am im m".split())
+
+
+def says_yes(text: str) -> bool:
+    """A yes in a few more words: "yes that is me", "yep, that's right", "correct, that one"."""
+    words = re.findall(r"[a-z]+", normalise(text))
+    if not words:
+        return False
+    opens = words[0] in _YES_OPENERS or words[:2] == ["that", "is"] or words[:2] == ["that", "s"]
+    return opens and all(w in _YES_FILLER or w in _YES_OPENERS for w in words[1:])
 
 
 def usable_role_text(text: str) -> bool:

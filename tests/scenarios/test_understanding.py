@@ -221,3 +221,29 @@ async def test_an_amount_or_a_yes_is_not_taken_for_a_job_title(text):
     c = await convo(coach, chat)
     assert (c["state"], c["data"]["role_text"]) == ("role_field", "chief llama whisperer")  # nothing re-matched
     assert chat.texts().startswith("Sorry, I didn't catch that.")
+
+
+@pytest.mark.parametrize("text", ["yes that is me", "Yep, that's right", "correct", "that's me"])
+async def test_a_yes_in_more_words_to_several_roles_asks_which(text):
+    coach = make_coach()
+    chat = Chat(coach)
+    await at_role_question(chat)
+    await chat.send("chef")                             # several kinds of chef: a pick, not a confirm
+    offered = [c.value for c in chat.question().choices]
+    assert (await convo(coach, chat))["state"] == "role_pick" and len(offered) == 4
+    await chat.send(text)
+    c = await convo(coach, chat)
+    assert (c["state"], c["data"]["role_candidates"], "role" in c["data"]) == ("role_pick", offered[:-1], False)
+    assert chat.texts().startswith("Sorry, I didn't catch that.")
+
+
+@pytest.mark.parametrize("text", ["yes that is me", "Yep, that's right", "that's me"])
+async def test_a_yes_in_more_words_confirms_a_role(text):
+    coach = make_coach()
+    chat = Chat(coach)
+    await at_role_question(chat)
+    await chat.send("registered nurse")
+    assert (await convo(coach, chat))["state"] == "role_confirm"
+    await chat.send(text)
+    c = await convo(coach, chat)
+    assert (c["state"], c["data"]["role"]["id"]) == ("tenure", "registered-nurse")
