@@ -12,7 +12,7 @@ from bot.matching import PLAUSIBLE, is_confident, is_none, is_yes, normalise
 from bot.plans import make_plan
 from bot.recommend import RoleRef, is_senior, role_noun
 from bot.types import Choice, Incoming
-from dialogs.parsing import (hours_from_text, parse_goal, recommend_path, says_yes, tenure_from_text,
+from dialogs.parsing import (hours_from_text, parse_goal, recommend_path, says_no, says_yes, tenure_from_text,
                              usable_role_text)
 from dialogs.states import S
 
@@ -352,6 +352,13 @@ def ask_unsure_result(ctx: Ctx) -> None:
 
 def answer_unsure_result(ctx: Ctx, inc: Incoming) -> S:
     choice = ctx.chosen()
+    offered = ctx.open_choices()
+    if choice is None and inc.choice is None and len(offered) == 2:
+        # "Shall we go with that?": yes takes the path suggested (the first choice), no the other one
+        if is_yes(inc.text) or says_yes(inc.text):
+            choice = offered[0]
+        elif says_no(inc.text):
+            choice = offered[1]
     if choice is None:
         goal, target = parse_goal(inc.text)
         if goal in ("grow", "switch"):

@@ -247,3 +247,22 @@ async def test_a_yes_in_more_words_confirms_a_role(text):
     await chat.send(text)
     c = await convo(coach, chat)
     assert (c["state"], c["data"]["role"]["id"]) == ("tenure", "registered-nurse")
+
+
+@pytest.mark.parametrize("text, goal, state", [("yes", "grow", "hours"), ("sounds good", "grow", "hours"),
+                                               ("no", "switch", "target"), ("not really", "switch", "target")])
+async def test_yes_or_no_to_the_suggested_path(text, goal, state):
+    coach = make_coach()
+    chat = Chat(coach)
+    await at_role_question(chat)
+    await chat.send("journalist")
+    await chat.press("yes")
+    await chat.press("Less than a year")
+    await chat.send("writing")
+    await chat.press("Not sure")
+    for answer in ("Yes, mostly", "The same kind of work, at a higher level", "Not really"):
+        await chat.press(answer)
+    assert "I'd suggest *upskilling*" in chat.texts()
+    await chat.send(text)
+    c = await convo(coach, chat)
+    assert (c["state"], c["data"]["goal"]) == (state, goal)
