@@ -17,7 +17,8 @@ import pytest
 
 from bot.errors import StoreError
 from bot.store.base import PROFILES
-from bot.store.tinydb_store import AtomicJSONStorage, TinyDBStore
+from bot.store.tinydb_files import AtomicJSONStorage
+from bot.store.tinydb_store import TinyDBStore
 
 T0 = 1_000_000.0
 
