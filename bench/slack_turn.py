@@ -1,7 +1,8 @@
 """Slack turn benchmark: one DM turn, signed event in → chat.postMessage out at the fake Web API.
 
     python bench/slack_turn.py [--turns 300] [--profiles 10000] [--users 30] [--concurrency 8]
-                               [--store tinydb|memory] [--serve-runs 3]
+                               [--store tinydb|memory] [--serve-runs 3] [--rounds 1]
+                               [--profile FILE.html]
 
 Everything runs on 127.0.0.1 in this process, in the same run and through the same fake Slack Web API
 (tests/fakes/slack_api.py):
@@ -16,7 +17,12 @@ Everything runs on 127.0.0.1 in this process, in the same run and through the sa
 Latency = from sending the signed event to the fake recording the first chat.postMessage of the turn
 (turns are sequential; the next starts once all replies of the previous one are out). The sides are
 measured in alternating blocks so load from other programs hits both alike. Throughput adds
-`--concurrency` users sending at once. Target: skillcoach p50 ≤ 3× the reference p50.
+`--concurrency` users sending at once, each going through the interview script `--rounds` times (new
+users each round), skillcoach and the minimal app alternating round by round. Targets: skillcoach p50
+≤ 3× the reference p50; throughput ≥ 50 % of the reference's.
+
+`--profile FILE.html` records the concurrent phase of skillcoach with pyinstrument (a development tool,
+not a dependency of skillcoach: `pip install pyinstrument`) and writes its HTML report there.
 
 Last, `skillcoach serve` is started as a subprocess on the same store and polled until GET /healthz
 answers: the time from starting the process to the first 200.
@@ -302,10 +308,23 @@ async def run(args: argparse.Namespace) -> None:
                         ref_interview.append(await one_turn(session, fake, reference, user, text))
 
                 core_interview = list(core_times)
-                conc_users = [f"U7{i:07d}" for i in range(args.concurrency)]
-                conc_ref = [f"U6{i:07d}" for i in range(args.concurrency)]
-                our_tps = await throughput(session, fake, ours, conc_users, SCRIPT)
-                ref_tps = await throughput(session, fake, reference, conc_ref, SCRIPT)
+                profiler = None
+                if args.profile:
+                    from pyinstrument import Profiler  # optional development tool
+
+                    profiler = Profiler(async_mode="disabled", interval=0.0005)
+                our_rates: list[float] = []
+                ref_rates: list[float] = []
+                for r in range(args.rounds):
+                    conc_users = [f"U7{r:03d}{i:04d}" for i in range(args.concurrency)]
+                    conc_ref = [f"U6{r:03d}{i:04d}" for i in range(args.concurrency)]
+                    if profiler is not None:
+                        profiler.start()
+                    our_rates.append(await throughput(session, fake, ours, conc_users, SCRIPT))
+                    if profiler is not None:
+                        profiler.stop()
+                    ref_rates.append(await throughput(session, fake, reference, conc_ref, SCRIPT))
+                our_tps, ref_tps = statistics.median(our_rates), statistics.median(ref_rates)
 
             await sc_runner.cleanup()
             await ref_runner.cleanup()
@@ -326,8 +345,17 @@ async def run(args: argparse.Namespace) -> None:
                   f"{stats(core_interview)[1]:8.2f}")
             print(f"p50 ratio skillcoach/minimal: help {h50 / r50:.2f}x, interview steps {i50 / ri50:.2f}x "
                   f"(target <= 3x)")
-            print(f"throughput with {args.concurrency} users at once (interview script): skillcoach "
-                  f"{our_tps:.0f} turns/s, minimal bolt app {ref_tps:.0f} turns/s")
+            print(f"throughput with {args.concurrency} users at once (interview script, median of "
+                  f"{args.rounds} round(s)): skillcoach {our_tps:.0f} turns/s, minimal bolt app "
+                  f"{ref_tps:.0f} turns/s ({our_tps / ref_tps:.0%}; target >= 50 %)")
+            if profiler is not None:
+                Path(args.profile).write_text(profiler.output_html())
+                print(profiler.output_text(unicode=False, color=False, show_all=False))
+                if os.environ.get("BENCH_PROFILE_FLAT"):
+                    from pyinstrument.renderers import ConsoleRenderer
+
+                    print(profiler.output(ConsoleRenderer(flat=True, show_all=True))[:6000])
+                print(f"profile of skillcoach's concurrent phase: {args.profile}")
 
             if args.serve_runs:
                 with_slack: list[float] = []
@@ -350,6 +378,8 @@ def main() -> None:
     p.add_argument("--concurrency", type=int, default=8)
     p.add_argument("--store", choices=("tinydb", "memory"), default="tinydb")
     p.add_argument("--serve-runs", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=1, help="concurrent interview rounds per side")
+    p.add_argument("--profile", help="write a pyinstrument report of skillcoach's concurrent phase here")
     asyncio.run(run(p.parse_args()))
 
 

@@ -17,7 +17,8 @@ import pytest
 
 from bot.errors import StoreError
 from bot.store.base import PROFILES
-from bot.store.tinydb_store import AtomicJSONStorage, TinyDBStore
+from bot.store.tinydb_files import AtomicJSONStorage
+from bot.store.tinydb_store import TinyDBStore
 
 T0 = 1_000_000.0
 
@@ -248,3 +249,68 @@ async def _read_all(path: Path, keys: list[str]) -> dict[str, int]:
         return out
     finally:
         await store.close()
+
+
+CONCURRENT_CHILD = textwrap.dedent("""
+    import asyncio, os, sys
+    from bot.store.tinydb_store import TinyDBStore
+
+    async def writer(store, key, n, pad):
+        while True:
+            n += 1
+            await store.put("c", key, {"n": n, "pad": pad})
+            os.write(1, f"{key} {n}\\n".encode())  # one write: a whole line or none
+
+    async def main(path):
+        store = TinyDBStore(path, shards={"records": 16}, cache_shards=4)
+        await store.open()
+        keys = [f"k{i:02d}" for i in range(8)]
+        start = {}
+        for key in keys:
+            record = await store.get("c", key)
+            start[key] = record.data["n"] if record else 0
+        print("ready", flush=True)
+        pad = "Report 07 " * 400
+        await asyncio.gather(*(writer(store, key, start[key], pad) for key in keys))
+
+    asyncio.run(main(sys.argv[1]))
+""")
+
+
+def test_a_killed_process_with_grouped_writes_leaves_old_or_new_records(db_path: Path) -> None:
+    """8 tasks write at once, so writes are committed in groups; a kill mid-group loses no answered write."""
+    rng = random.Random()
+    acked: dict[str, int] = {f"k{i:02d}": 0 for i in range(8)}
+    for _round in range(5):
+        child = subprocess.Popen([sys.executable, "-c", CONCURRENT_CHILD, str(db_path)], stdout=subprocess.PIPE,
+                                 text=True)
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(rng.uniform(0.05, 0.3))
+        child.send_signal(signal.SIGKILL)
+        out, _ = child.communicate(timeout=30)
+        for line in out.splitlines():
+            assert len(line.split()) == 2, f"unexpected line {line!r} from the writer"
+            key, n = line.split()
+            acked[key] = int(n)
+
+        for path in sorted((db_path / "records" / "c").glob("*.json")):
+            assert AtomicJSONStorage(path).read() is not None  # every shard loads
+
+        stored = asyncio.run(_read_all(db_path, list(acked)))
+        for key in acked:  # each task has at most one write in flight: the old value or that one
+            assert stored[key] in (acked[key], acked[key] + 1), (key, stored[key], acked[key])
+        acked.update(stored)
+        assert not list(db_path.rglob("*.tmp"))  # unfinished writes of the dead child were removed
+
+
+async def test_a_failing_write_fails_alone_in_its_group(db_path: Path) -> None:
+    store = await opened(db_path)
+    await store.put("good", "k", {"n": 0})
+    (db_path / "records").mkdir(parents=True, exist_ok=True)
+    (db_path / "records" / "bad").write_text("a file where the collection's folder belongs")
+    good, bad = await asyncio.gather(store.put("good", "k", {"n": 1}), store.put("bad", "k", {"n": 1}),
+                                     return_exceptions=True)
+    assert good.version == 2
+    assert isinstance(bad, StoreError)
+    reread = await opened(db_path)
+    assert (await reread.get("good", "k")).data == {"n": 1}

@@ -1,0 +1,308 @@
+"""The TinyDB store's files: the folder layout, the shard files and how they are written safely.
+
+Layout: `path` (the `SKILLCOACH_DB` setting, e.g. `data/skillcoach.db`) is a *folder*:
+
+    data/skillcoach.db/
+        store.json                      format version and the shard count of each kind
+        records/<collection>/0a3f.json  one TinyDB file per shard of a collection
+        dedupe/<namespace>/01c2.json    add_once keys and their expiry times
+        queues/<queue>/003e.json        the jobs of one work queue (a queue is its own folder)
+        leases/000b.json                named leases
+
+A record is the TinyDB document `{"k": key, "v": version, "d": "<the data as JSON text>"}`: keeping
+the data as one string makes writing a shard (JSON-encoding a few dozen strings) and reading one
+record (decoding only its own data) cheap, whatever the shape of the data. Jobs, dedupe keys and
+leases are stored as plain fields. Collection, namespace and queue names are percent-encoded into
+folder names. Shard counts are fixed when the folder is created and read back from `store.json` on
+open, so data is always found.
+
+Crash safety: a shard is written to a temporary file in the same folder, flushed, fsynced and then
+renamed over the old file (`os.replace`), so a process killed in the middle of a write leaves the old
+or the new file, never a broken one. A write may be *staged* (temporary file written, not yet synced
+or renamed) so that a group of writes can be synced together and then renamed (bot/store/tinydb_commit.py);
+each file is still fsynced before it replaces the old one. Temporary files left by a dead process are
+removed on open. A shard file that does not parse (someone truncated or edited it) raises `StoreError`
+naming the file; it is never skipped or overwritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from hashlib import blake2b
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from tinydb import Query, TinyDB
+from tinydb.storages import Storage
+
+from bot.errors import StoreError
+
+FORMAT = 1
+META_FILE = "store.json"
+# Shard counts per kind of data. Records: 4096 shards keep a shard at ~25 profiles (~40 KB) at
+# 100,000 users. Dedupe keys live a day; queues are scanned whole by `claim`, so they stay small.
+DEFAULT_SHARDS = {"records": 4096, "dedupe": 1024, "queues": 64, "leases": 16}
+TABLE = "_default"
+
+_K = Query().k
+
+
+def clone(value: Any) -> Any:
+    """A deep copy of JSON data (faster than copy.deepcopy for plain dicts and lists)."""
+    return json.loads(json.dumps(value))
+
+
+def json_text(data: Any, what: str) -> str:
+    """Validate and encode a record's data: a dict of JSON-compatible values."""
+    if not isinstance(data, dict):
+        raise StoreError(f"{what}: data must be a dict, not {type(data).__name__}")
+    try:
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"{what}: data is not JSON-compatible: {exc}") from exc
+
+
+def json_data(data: Any, what: str) -> dict[str, Any]:
+    """Validate and copy JSON data (job payloads and results)."""
+    return json.loads(json_text(data, what))
+
+
+def shard_index(key: str, shards: int) -> int:
+    """The shard of a key: a stable hash (the same in every process and Python version)."""
+    digest = blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % shards
+
+
+def folder_name(name: str) -> str:
+    """A collection, namespace or queue name as a folder name (percent-encoded)."""
+    if not isinstance(name, str) or not name:
+        raise StoreError(f"invalid collection name {name!r}")
+    return quote(name, safe="").replace(".", "%2E")
+
+
+class AtomicJSONStorage(Storage):
+    """A TinyDB storage for one shard file: parsed once, written atomically.
+
+    `read()` returns the parsed file (kept in memory until the shard leaves the cache); `write()`
+    writes a temporary file beside the target, fsyncs it and renames it over the target. Inside
+    `batch()` several TinyDB operations share one write; inside `staged()` the write stops after the
+    temporary file and `sync_staged()` / `install_staged()` finish it. A file that does not parse
+    raises `StoreError` naming it.
+    """
+
+    def __init__(self, path: str | Path, *, fsync: bool = True) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.fsync = fsync
+        self._data: dict[str, dict[str, Any]] | None = None
+        self._loaded = False
+        self._signature: tuple[int, int, int] | None = None
+        self._batch_depth = 0
+        self._dirty = False
+        self._staging = False
+        self._staged: tuple[Path, int] | None = None   # (temporary file, its open descriptor)
+
+    # -- TinyDB's Storage interface ---------------------------------------------------------
+    def read(self) -> dict[str, dict[str, Any]] | None:
+        if not self._loaded:
+            self._load()
+        return self._data
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        self._data = data
+        self._loaded = True
+        if self._batch_depth:
+            self._dirty = True
+        else:
+            self._flush()
+
+    # -- cache state ------------------------------------------------------------------------
+    @property
+    def loaded(self) -> bool:
+        return self._loaded
+
+    def is_current(self) -> bool:
+        """True if the parsed data still matches the file on disk (one stat call)."""
+        if not self._loaded:
+            return False
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return self._signature is None
+        except OSError:
+            return False
+        return self._signature == (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group writes: the file is written once, when the outermost batch ends without error.
+
+        On an error nothing is written and the parsed data is dropped (TinyDB changes it in place),
+        so the next read loads the file as it is on disk.
+        """
+        self._batch_depth += 1
+        try:
+            yield
+        except BaseException:
+            self._batch_depth -= 1
+            self._dirty = False
+            self.invalidate()
+            raise
+        self._batch_depth -= 1
+        if self._batch_depth == 0 and self._dirty:
+            self._dirty = False
+            self._flush()
+
+    def invalidate(self) -> None:
+        self._data, self._loaded, self._signature = None, False, None
+
+    # -- staged writes (group commit) -------------------------------------------------------
+    @contextlib.contextmanager
+    def staged(self) -> Iterator[None]:
+        """Writes inside stop once their temporary file is written; on an error it is dropped."""
+        self._staging = True
+        try:
+            yield
+        except BaseException:
+            if self.has_staged:  # the change was applied in memory: reload the file next time
+                self.discard_staged()
+                self.invalidate()
+            raise
+        finally:
+            self._staging = False
+
+    @property
+    def has_staged(self) -> bool:
+        return self._staged is not None
+
+    def sync_staged(self) -> None:
+        """fsync the staged temporary file (StoreError, and the write dropped, on failure)."""
+        if self._staged is None or not self.fsync:
+            return
+        try:
+            os.fsync(self._staged[1])
+        except OSError as exc:
+            self._fail_staged(exc)
+
+    def install_staged(self) -> None:
+        """Rename the staged (synced) temporary file over the shard file."""
+        if self._staged is None:
+            return
+        tmp, fd = self._staged
+        self._staged = None
+        try:
+            try:
+                st = os.fstat(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            self.invalidate()
+            raise StoreError(f"cannot write store file {self.path}: {exc}") from exc
+        self._signature = (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def discard_staged(self) -> None:
+        """Drop a staged write: close and remove its temporary file (the old file stays)."""
+        if self._staged is None:
+            return
+        tmp, fd = self._staged
+        self._staged = None
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+    def _fail_staged(self, exc: OSError) -> None:
+        self.discard_staged()
+        self.invalidate()
+        raise StoreError(f"cannot write store file {self.path}: {exc}") from exc
+
+    # -- file IO ----------------------------------------------------------------------------
+    def _load(self) -> None:
+        try:
+            with open(self.path, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                raw = fh.read()
+        except FileNotFoundError:
+            self._data, self._loaded, self._signature = None, True, None
+            return
+        except OSError as exc:
+            raise StoreError(f"cannot read store file {self.path}: {exc}") from exc
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            raise StoreError(
+                f"store file {self.path} is corrupted ({len(raw)} bytes, not valid JSON: {exc}); "
+                "restore it from a backup or move it away"
+            ) from exc
+        if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
+            raise StoreError(f"store file {self.path} is corrupted: not a TinyDB document set")
+        self._data, self._loaded = data, True
+        self._signature = (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def _flush(self) -> None:
+        """Write the temporary file; unless staging, fsync it and rename it over the shard file."""
+        payload = json.dumps(self._data or {}, ensure_ascii=False, separators=(",", ":")).encode()
+        self.discard_staged()  # a second write of the same staged job replaces the first
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        fd = -1
+        try:
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            except FileNotFoundError:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(fd, view):]
+        except OSError as exc:
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            self.invalidate()
+            raise StoreError(f"cannot write store file {self.path}: {exc}") from exc
+        self._staged = (tmp, fd)
+        if not self._staging:
+            self.sync_staged()
+            self.install_staged()
+
+
+class Shard:
+    """One shard file opened as a TinyDB database."""
+
+    __slots__ = ("db", "storage", "table")
+
+    def __init__(self, path: Path, fsync: bool) -> None:
+        self.db = TinyDB(path, storage=AtomicJSONStorage, fsync=fsync)
+        self.storage: AtomicJSONStorage = self.db.storage  # type: ignore[assignment]
+        self.table = self.db.table(TABLE)
+
+    def find(self, key: str) -> Any:
+        return self.table.get(_K == key)
+
+
+def shard_files(folder: Path) -> list[Path]:
+    """The shard files of one folder, sorted (temporary files left out)."""
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return []
+    return [folder / name for name in sorted(names) if name.endswith(".json") and not name.startswith(".")]
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
