@@ -223,10 +223,13 @@ class Recommender:
                 if len(chosen) >= 3:
                     break
 
-        used: set[str] = set()  # options already suggested for an earlier skill: offer others first
+        used: set[str] = set()  # options already suggested for an earlier skill: never listed twice
         plan_skills = []
+        covered = 0  # skills whose only ways to learn are listed under an earlier skill
         for s in chosen:
             ps = self._plan_skill(s, weights.get(s, 3), s in trending, aim, reskill, prefs, used)
+            if not ps.options and self.fitting_options(s, aim):
+                covered += 1
             used.update(o.id for o in ps.options)
             plan_skills.append(ps)
         strengths = self._strengths(current, have, weights) if reskill else []
@@ -237,7 +240,7 @@ class Recommender:
             association = {"name": a.name, "url": a.url, "description": a.description}
         # hours: the first way to learn each skill, an option shared by several skills counted once
         firsts = {ps.options[0].id: ps.options[0].hours for ps in plan_skills if ps.options}
-        total = sum(firsts.values()) + DEFAULT_HOURS * sum(1 for ps in plan_skills if not ps.options)
+        total = sum(firsts.values()) + DEFAULT_HOURS * (sum(1 for ps in plan_skills if not ps.options) - covered)
         hours = max(0.5, float(hours_per_week or 1))
         weeks = max(1, math.ceil(total / hours))
         if reskill:
@@ -329,15 +332,21 @@ class Recommender:
             reason="; ".join(reasons),
             importance=weight,
             trending=trending,
-            options=self._options(skill, prefs, used or set(), aim.family),
+            options=self._options(skill, prefs, used or set(), aim),
         )
 
-    def _options(self, skill: str, prefs: list[str], used: set[str] = frozenset(),
-                 family: str | None = None) -> list[PlanOption]:
-        """One or two ways to learn a skill: the kinds the person prefers first (a course before a
-        practice project for someone who likes courses), free or employer-paid before paid, short first;
-        an option made for particular fields only appears in their plans."""
-        options = [o for o in self.catalog.options_for(skill) if not o.families or family in o.families]
+    def fitting_options(self, skill: str, aim: RoleRef) -> list[LearningOption]:
+        """The catalog's ways to learn a skill that suit the role aimed at: an option made for particular
+        fields only in their plans, one made for particular roles only in those roles' plans."""
+        return [o for o in self.catalog.options_for(skill)
+                if (not o.families or aim.family in o.families) and (not o.roles or aim.id in o.roles)]
+
+    def _options(self, skill: str, prefs: list[str], used: set[str], aim: RoleRef) -> list[PlanOption]:
+        """One or two ways to learn a skill: one made for the person's role first, then the kinds they
+        prefer (a course before a practice project for someone who likes courses), free or employer-paid
+        before paid, short first. An option already listed under an earlier skill of the plan is not
+        listed again."""
+        options = [o for o in self.fitting_options(skill, aim) if o.id not in used]
         if not options:
             return []
         order: list[str] = []
@@ -350,7 +359,7 @@ class Recommender:
 
         def rank(o: LearningOption) -> tuple:
             kind = order.index(o.type) if o.type in order else len(order)
-            return (o.id in used, kind, 0 if o.cost in ("free", "employer") else 1, o.hours, o.id)
+            return (aim.id not in o.roles, kind, 0 if o.cost in ("free", "employer") else 1, o.hours, o.id)
 
         ranked = sorted(options, key=rank)
         chosen = ranked[:1]
