@@ -89,6 +89,18 @@ def test_no_plan_offers_an_option_made_for_other_roles(rec):
     assert apis.options
 
 
+def test_every_skill_a_role_needs_keeps_an_option_made_for_anyone_in_its_field_or_for_it(catalog, rec):
+    """Tagging an option for some roles takes it from the others: each of them still has a way to learn the skill."""
+    missing = sorted(
+        (role.id, skill)
+        for role in catalog.roles.values()
+        for skill in set(role.skills) | set(catalog.families[role.family].trending)
+        if [o for o in catalog.options_for(skill) if not o.families or role.family in o.families]
+        and not rec.fitting_options(skill, _ref(rec, role.id))
+    )
+    assert missing == []
+
+
 def test_a_custom_role_gets_no_option_made_for_particular_roles(rec):
     for family in rec.catalog.families:
         plan = rec.plan(rec.custom_role("Widget whisperer", family), [], "grow")
