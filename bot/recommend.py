@@ -226,8 +226,8 @@ class Recommender:
         used: set[str] = set()  # options already suggested for an earlier skill: never listed twice
         plan_skills = []
         covered = 0  # skills whose only ways to learn are listed under an earlier skill
-        for s in chosen:
-            ps = self._plan_skill(s, weights.get(s, 3), s in trending, aim, reskill, prefs, used)
+        for n, s in enumerate(chosen):
+            ps = self._plan_skill(s, weights.get(s, 3), s in trending, aim, reskill, prefs, used, chosen[n + 1:])
             if not ps.options and self.fitting_options(s, aim):
                 covered += 1
             used.update(o.id for o in ps.options)
@@ -317,7 +317,7 @@ class Recommender:
         return self.catalog.family_name(ref.family).lower() if ref.family else "your field"
 
     def _plan_skill(self, skill: str, weight: int, trending: bool, aim: RoleRef, reskill: bool,
-                    prefs: list[str], used: set[str] | None = None) -> PlanSkill:
+                    prefs: list[str], used: set[str] | None = None, later: list[str] | None = None) -> PlanSkill:
         reasons = []
         importance = {5: "essential", 4: "very important", 3: "important", 2: "useful", 1: "nice to have"}[weight]
         if reskill:
@@ -332,7 +332,7 @@ class Recommender:
             reason="; ".join(reasons),
             importance=weight,
             trending=trending,
-            options=self._options(skill, prefs, used or set(), aim),
+            options=self._options(skill, prefs, used or set(), aim, later or []),
         )
 
     def fitting_options(self, skill: str, aim: RoleRef) -> list[LearningOption]:
@@ -341,11 +341,12 @@ class Recommender:
         return [o for o in self.catalog.options_for(skill)
                 if (not o.families or aim.family in o.families) and (not o.roles or aim.id in o.roles)]
 
-    def _options(self, skill: str, prefs: list[str], used: set[str], aim: RoleRef) -> list[PlanOption]:
+    def _options(self, skill: str, prefs: list[str], used: set[str], aim: RoleRef,
+                 later: list[str] | None = None) -> list[PlanOption]:
         """One or two ways to learn a skill: one made for the person's role first, then the kinds they
         prefer (a course before a practice project for someone who likes courses), free or employer-paid
         before paid, short first. An option already listed under an earlier skill of the plan is not
-        listed again."""
+        listed again, and one that is the last way left to learn a later skill of the plan is left for it."""
         options = [o for o in self.fitting_options(skill, aim) if o.id not in used]
         if not options:
             return []
@@ -357,14 +358,29 @@ class Recommender:
         if "associations" in prefs:
             order += ["community"]
 
+        def last_ways(taken: set[str]) -> set[str]:
+            """Options that are the only one left for some later skill once `taken` are listed."""
+            out: set[str] = set()
+            for other in later or []:
+                left = [o.id for o in self.fitting_options(other, aim) if o.id not in taken]
+                if len(left) == 1:
+                    out.add(left[0])
+            return out
+
+        spare = last_ways(used)
+
         def rank(o: LearningOption) -> tuple:
             kind = order.index(o.type) if o.type in order else len(order)
-            return (aim.id not in o.roles, kind, 0 if o.cost in ("free", "employer") else 1, o.hours, o.id)
+            return (o.id in spare, aim.id not in o.roles, kind, 0 if o.cost in ("free", "employer") else 1,
+                    o.hours, o.id)
 
         ranked = sorted(options, key=rank)
         chosen = ranked[:1]
-        # the second option offers a different kind of learning where there is one
-        second = next((o for o in ranked[1:] if o.type != ranked[0].type), ranked[1] if len(ranked) > 1 else None)
+        # the second option offers a different kind of learning where there is one, and never takes a later
+        # skill's last way to learn it
+        spare = last_ways(used | {chosen[0].id})
+        rest = [o for o in ranked[1:] if o.id not in spare]
+        second = next((o for o in rest if o.type != chosen[0].type), rest[0] if rest else None)
         if second is not None:
             chosen.append(second)
         return [PlanOption(o.id, o.title, o.provider, o.type, o.hours, o.url) for o in chosen]

@@ -108,17 +108,18 @@ def test_a_custom_role_gets_no_option_made_for_particular_roles(rec):
 
 
 def test_an_option_made_for_the_role_comes_first_where_one_is_left(rec):
+    """First under a skill, unless it is listed earlier or left for a later skill it is the last way to learn."""
     late = {}
     for role_id, plan in _plans(rec):
         if plan.path == "reskill" and plan.target["id"] != role_id:
             continue
-        listed: set[str] = set()
-        for ps in plan.skills:
+        listed = [{o.id for o in ps.options} for ps in plan.skills]
+        for n, ps in enumerate(plan.skills):
+            elsewhere = set().union(*listed[:n], *listed[n + 1:])
             made_for = {o.id for o in rec.fitting_options(ps.id, _ref(rec, role_id))
-                        if role_id in o.roles and o.id not in listed}
+                        if role_id in o.roles and o.id not in elsewhere}
             if made_for and ps.options[0].id not in made_for:
                 late.setdefault(role_id, []).append(ps.id)
-            listed.update(o.id for o in ps.options)
     assert late == {}
 
 
@@ -133,6 +134,15 @@ def test_no_option_is_listed_twice_in_a_plan(rec):
     plan = rec.plan(_ref(rec, "mobile-developer"), [], "grow")
     under = [ps.id for ps in plan.skills for o in ps.options if o.id == "android-developers-courses"]
     assert under == ["android-development"]
+
+
+def test_no_skill_is_left_without_a_way_to_learn_it_because_its_options_went_to_another(rec):
+    """An option that is the last way left to learn a later skill of the plan is left for that skill."""
+    bare = set()
+    for role_id, plan in _plans(rec):
+        aim = rec.role_ref(rec.catalog.roles[plan.target["id"]])
+        bare.update((role_id, ps.id) for ps in plan.skills if not ps.options and rec.fitting_options(ps.id, aim))
+    assert bare == set()
 
 
 def test_a_skill_whose_only_option_is_listed_above_adds_no_default_hours(tmp_path: Path):
