@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bot.catalog import Catalog, LearningOption, Role
+from bot.learning_options import PlanOption, choose_options, fitting_options
 from bot.matching import RoleMatcher, SkillMatcher, normalise
 from bot.people import Directory
 
@@ -58,16 +59,6 @@ class RoleRef:
         if not d:
             return None
         return cls(d.get("id"), d.get("title") or "", d.get("family"))
-
-
-@dataclass
-class PlanOption:
-    id: str
-    title: str
-    provider: str
-    type: str
-    hours: float
-    url: str = ""
 
 
 @dataclass
@@ -336,54 +327,11 @@ class Recommender:
         )
 
     def fitting_options(self, skill: str, aim: RoleRef) -> list[LearningOption]:
-        """The catalog's ways to learn a skill that suit the role aimed at: an option made for particular
-        fields only in their plans, one made for particular roles only in those roles' plans."""
-        return [o for o in self.catalog.options_for(skill)
-                if (not o.families or aim.family in o.families) and (not o.roles or aim.id in o.roles)]
+        return fitting_options(self.catalog, skill, aim.id, aim.family)
 
     def _options(self, skill: str, prefs: list[str], used: set[str], aim: RoleRef,
                  later: list[str] | None = None) -> list[PlanOption]:
-        """One or two ways to learn a skill: one made for the person's role first, then the kinds they
-        prefer (a course before a practice project for someone who likes courses), free or employer-paid
-        before paid, short first. An option already listed under an earlier skill of the plan is not
-        listed again, and one that is the last way left to learn a later skill of the plan is left for it."""
-        options = [o for o in self.fitting_options(skill, aim) if o.id not in used]
-        if not options:
-            return []
-        order: list[str] = []
-        if "courses" in prefs:
-            order += ["course", "program", "workshop", "certification", "book"]
-        if "mentoring" in prefs or "peer_coaching" in prefs or "shadowing" in prefs:
-            order += ["practice"]
-        if "associations" in prefs:
-            order += ["community"]
-
-        def last_ways(taken: set[str]) -> set[str]:
-            """Options that are the only one left for some later skill once `taken` are listed."""
-            out: set[str] = set()
-            for other in later or []:
-                left = [o.id for o in self.fitting_options(other, aim) if o.id not in taken]
-                if len(left) == 1:
-                    out.add(left[0])
-            return out
-
-        spare = last_ways(used)
-
-        def rank(o: LearningOption) -> tuple:
-            kind = order.index(o.type) if o.type in order else len(order)
-            return (o.id in spare, aim.id not in o.roles, kind, 0 if o.cost in ("free", "employer") else 1,
-                    o.hours, o.id)
-
-        ranked = sorted(options, key=rank)
-        chosen = ranked[:1]
-        # the second option offers a different kind of learning where there is one, and never takes a later
-        # skill's last way to learn it
-        spare = last_ways(used | {chosen[0].id})
-        rest = [o for o in ranked[1:] if o.id not in spare]
-        second = next((o for o in rest if o.type != chosen[0].type), rest[0] if rest else None)
-        if second is not None:
-            chosen.append(second)
-        return [PlanOption(o.id, o.title, o.provider, o.type, o.hours, o.url) for o in chosen]
+        return choose_options(self.catalog, skill, prefs, used, aim.id, aim.family, later or [])
 
     def _strengths(self, current: RoleRef, have: list[str], target_weights: dict[str, int]) -> list[str]:
         """Skills that carry over: shared with the new role first, then broadly transferable ones."""
