@@ -11,7 +11,7 @@ own folders with SKILLCOACH_CATALOG, and an entry with an id already loaded repl
     learning.yaml    learning:  [{id, title, provider, type, hours, skills: [skill ids], url, cost,
                                   families: [family ids] (optional: offered only in those fields' plans),
                                   roles: [role ids] (optional: made for those roles: offered only in their
-                                  plans, and before other options there)}]
+                                  plans, and before other options of their kind there)}]
 
 Any file may hold any of the four lists; files are read in name order. A file is YAML (`.yaml`, `.yml`)
 or JSON (`.json`) of the same shape: `skillcoach catalog import` writes JSON, which reads in a fraction of
@@ -104,7 +104,7 @@ class LearningOption(_Entry):
     url: str = ""
     cost: Literal["free", "paid", "employer", ""] = ""
     families: list[str] = Field(default_factory=list)  # offered only in these fields' plans (empty: any)
-    roles: list[str] = Field(default_factory=list)  # made for these roles: only their plans, and first there
+    roles: list[str] = Field(default_factory=list)  # made for these roles: their plans only, first of its kind
 
 
 _KINDS: dict[str, type[_Entry]] = {

@@ -28,9 +28,9 @@ def fitting_options(catalog: Catalog, skill: str, role_id: str | None, family: s
 
 def choose_options(catalog: Catalog, skill: str, prefs: list[str], used: set[str], role_id: str | None,
                    family: str | None, later: list[str]) -> list[PlanOption]:
-    """One or two ways to learn a skill: one made for the person's role first, then the kinds they prefer (a
-    course before a practice project for someone who likes courses), free or employer-paid before paid, short
-    first. An option already listed under an earlier skill of the plan (`used`) is not listed again, and one
+    """One or two ways to learn a skill: the kinds the person prefers first (a course before a practice project
+    for someone who likes courses), and among them one made for their role, then free or employer-paid before
+    paid, short first. An option already listed under an earlier skill of the plan (`used`) is not listed again, and one
     that is the last way left to learn a later skill of the plan (`later`) is left for it."""
     options = [o for o in fitting_options(catalog, skill, role_id, family) if o.id not in used]
     if not options:
@@ -56,7 +56,7 @@ def choose_options(catalog: Catalog, skill: str, prefs: list[str], used: set[str
 
     def rank(o: LearningOption) -> tuple:
         kind = order.index(o.type) if o.type in order else len(order)
-        return (o.id in spare, role_id not in o.roles, kind, 0 if o.cost in ("free", "employer") else 1,
+        return (o.id in spare, kind, role_id not in o.roles, 0 if o.cost in ("free", "employer") else 1,
                 o.hours, o.id)
 
     ranked = sorted(options, key=rank)

@@ -1,7 +1,7 @@
 """Learning options fit the role, not only its field: an option made for particular roles appears only in their
-plans and first there, each kind of developer is told a first language that suits the job, no option is listed
-twice in one plan, and every provider is a name (an author and publisher, an organisation or site), or says
-plainly that the learning happens at work or on your own."""
+plans and first among options of its kind there, each kind of developer is told a first language that suits the
+job, no option is listed twice in one plan, and every provider is a name (an author and publisher, an
+organisation or site), or says plainly that the learning happens at work or on your own."""
 
 from __future__ import annotations
 
@@ -107,19 +107,23 @@ def test_a_custom_role_gets_no_option_made_for_particular_roles(rec):
         assert [o.id for ps in plan.skills for o in ps.options if rec.catalog.learning[o.id].roles] == [], family
 
 
-def test_an_option_made_for_the_role_comes_first_where_one_is_left(rec):
-    """First under a skill, unless it is listed earlier or left for a later skill it is the last way to learn."""
+def test_an_option_made_for_the_role_comes_first_among_its_kind(rec):
+    """With every kind of learning welcome, no option made for the role is passed over for another of the same
+    kind, unless it is listed under another skill of the plan (earlier, or left for a later skill)."""
     late = {}
-    for role_id, plan in _plans(rec):
-        if plan.path == "reskill" and plan.target["id"] != role_id:
-            continue
-        listed = [{o.id for o in ps.options} for ps in plan.skills]
-        for n, ps in enumerate(plan.skills):
-            elsewhere = set().union(*listed[:n], *listed[n + 1:])
-            made_for = {o.id for o in rec.fitting_options(ps.id, _ref(rec, role_id))
-                        if role_id in o.roles and o.id not in elsewhere}
-            if made_for and ps.options[0].id not in made_for:
-                late.setdefault(role_id, []).append(ps.id)
+    for role in rec.catalog.roles.values():
+        ref = _ref(rec, role.id)
+        for have, senior in (([], False), (rec.top_skills(ref, 5), False), ([], True)):
+            plan = rec.plan(ref, have, "grow", senior=senior)
+            listed = [{o.id for o in ps.options} for ps in plan.skills]
+            for n, ps in enumerate(plan.skills):
+                elsewhere = set().union(*listed[:n], *listed[n + 1:])
+                first = ps.options[0] if ps.options else None
+                passed_over = [o.id for o in rec.fitting_options(ps.id, ref)
+                               if role.id in o.roles and o.id not in elsewhere and first is not None
+                               and o.type == first.type and role.id not in rec.catalog.learning[first.id].roles]
+                if passed_over:
+                    late.setdefault(role.id, []).append((ps.id, passed_over))
     assert late == {}
 
 
@@ -171,7 +175,8 @@ learning:
   - {id: our-kotlin, title: Kotlin at our company, provider: Our mobile guild, type: course, hours: 6,
      skills: [programming-languages], roles: [android-wizard]}
 """, encoding="utf-8")
-    with pytest.raises(CatalogError, match=r"org\.yaml: learning entry our-kotlin: role 'android-wizard' is not defined"):
+    with pytest.raises(CatalogError,
+                       match=r"org\.yaml: learning entry our-kotlin: role 'android-wizard' is not defined"):
         load_catalog([tmp_path])
 
 
@@ -183,9 +188,10 @@ def test_every_provider_in_the_shipped_catalog_is_a_name(catalog):
 
 def test_books_name_their_authors_and_free_editions_link_to_them(catalog):
     # a book's provider is who wrote or published it; one with a free edition online links to it
-    assert catalog.learning["book-python-data-analysis"].provider == "Wes McKinney (O'Reilly Media; free online edition)"
-    assert catalog.learning["book-python-data-analysis"].url == "https://wesmckinney.com/book/"
-    assert catalog.learning["book-python-data-analysis"].cost == "free"
+    book = catalog.learning["book-python-data-analysis"]
+    assert book.provider == "Wes McKinney (O'Reilly Media; free online edition)"
+    assert book.url == "https://wesmckinney.com/book/"
+    assert book.cost == "free"
     unlinked = sorted(o.id for o in catalog.learning.values() if "free online" in o.provider and not o.url)
     assert unlinked == []
 
