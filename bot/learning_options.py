@@ -31,8 +31,13 @@ def choose_options(catalog: Catalog, skill: str, prefs: list[str], used: set[str
     """One or two ways to learn a skill: the kinds the person prefers first (a course before a practice project
     for someone who likes courses), and among them one made for their role, then free or employer-paid before
     paid, short first. An option already listed under an earlier skill of the plan (`used`) is not listed again, and one
-    that is the last way left to learn a later skill of the plan (`later`) is left for it."""
-    options = [o for o in fitting_options(catalog, skill, role_id, family) if o.id not in used]
+    that is the last way left to learn a later skill of the plan (`later`) is left for it; only a skill whose
+    every way to learn it is already listed names the best of those again (the plan's hours count it once)."""
+    fitting = fitting_options(catalog, skill, role_id, family)
+    options = [o for o in fitting if o.id not in used]
+    again = not options  # every way to learn it is listed under an earlier skill: name the best of them again
+    if again:
+        options = fitting
     if not options:
         return []
     order: list[str] = []
@@ -61,6 +66,8 @@ def choose_options(catalog: Catalog, skill: str, prefs: list[str], used: set[str
 
     ranked = sorted(options, key=rank)
     chosen = ranked[:1]
+    if again:
+        return [PlanOption(o.id, o.title, o.provider, o.type, o.hours, o.url) for o in chosen]
     # the second option offers a different kind of learning where there is one, and never takes a later
     # skill's last way to learn it
     spare = last_ways(used | {chosen[0].id})

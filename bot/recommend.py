@@ -214,13 +214,10 @@ class Recommender:
                 if len(chosen) >= 3:
                     break
 
-        used: set[str] = set()  # options already suggested for an earlier skill: never listed twice
+        used: set[str] = set()  # options already suggested for an earlier skill: not listed twice
         plan_skills = []
-        covered = 0  # skills whose only ways to learn are listed under an earlier skill
         for n, s in enumerate(chosen):
             ps = self._plan_skill(s, weights.get(s, 3), s in trending, aim, reskill, prefs, used, chosen[n + 1:])
-            if not ps.options and self.fitting_options(s, aim):
-                covered += 1
             used.update(o.id for o in ps.options)
             plan_skills.append(ps)
         strengths = self._strengths(current, have, weights) if reskill else []
@@ -231,7 +228,7 @@ class Recommender:
             association = {"name": a.name, "url": a.url, "description": a.description}
         # hours: the first way to learn each skill, an option shared by several skills counted once
         firsts = {ps.options[0].id: ps.options[0].hours for ps in plan_skills if ps.options}
-        total = sum(firsts.values()) + DEFAULT_HOURS * (sum(1 for ps in plan_skills if not ps.options) - covered)
+        total = sum(firsts.values()) + DEFAULT_HOURS * sum(1 for ps in plan_skills if not ps.options)
         hours = max(0.5, float(hours_per_week or 1))
         weeks = max(1, math.ceil(total / hours))
         if reskill:
