@@ -9,7 +9,9 @@ own folders with SKILLCOACH_CATALOG, and an entry with an id already loaded repl
                                   adjacent: [role ids], description,
                                   level: 1-5 (optional: preparation the job needs, as O*NET job zones)}]
     learning.yaml    learning:  [{id, title, provider, type, hours, skills: [skill ids], url, cost,
-                                  families: [family ids] (optional: offered only in those fields' plans)}]
+                                  families: [family ids] (optional: offered only in those fields' plans),
+                                  roles: [role ids] (optional: made for those roles: offered only in their
+                                  plans, and before other options of their kind there)}]
 
 Any file may hold any of the four lists; files are read in name order. A file is YAML (`.yaml`, `.yml`)
 or JSON (`.json`) of the same shape: `skillcoach catalog import` writes JSON, which reads in a fraction of
@@ -102,6 +104,7 @@ class LearningOption(_Entry):
     url: str = ""
     cost: Literal["free", "paid", "employer", ""] = ""
     families: list[str] = Field(default_factory=list)  # offered only in these fields' plans (empty: any)
+    roles: list[str] = Field(default_factory=list)  # made for these roles: their plans only, first of its kind
 
 
 _KINDS: dict[str, type[_Entry]] = {
@@ -266,6 +269,9 @@ def _check_references(catalog: Catalog) -> None:
         for family in option.families:
             if family not in catalog.families:
                 raise CatalogError(f"{where('learning', option.id)}: family {family!r} is not defined")
+        for role_id in option.roles:
+            if role_id not in catalog.roles:
+                raise CatalogError(f"{where('learning', option.id)}: role {role_id!r} is not defined")
 
 
 def load_catalog(extra_dirs: list[Path] | tuple[Path, ...] = (), *, include_default: bool = True) -> Catalog:

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bot.catalog import Catalog, LearningOption, Role
+from bot.learning_options import PlanOption, choose_options, fitting_options
 from bot.matching import RoleMatcher, SkillMatcher, normalise
 from bot.people import Directory
 
@@ -58,16 +59,6 @@ class RoleRef:
         if not d:
             return None
         return cls(d.get("id"), d.get("title") or "", d.get("family"))
-
-
-@dataclass
-class PlanOption:
-    id: str
-    title: str
-    provider: str
-    type: str
-    hours: float
-    url: str = ""
 
 
 @dataclass
@@ -223,10 +214,10 @@ class Recommender:
                 if len(chosen) >= 3:
                     break
 
-        used: set[str] = set()  # options already suggested for an earlier skill: offer others first
+        used: set[str] = set()  # options already suggested for an earlier skill: not listed twice
         plan_skills = []
-        for s in chosen:
-            ps = self._plan_skill(s, weights.get(s, 3), s in trending, aim, reskill, prefs, used)
+        for n, s in enumerate(chosen):
+            ps = self._plan_skill(s, weights.get(s, 3), s in trending, aim, reskill, prefs, used, chosen[n + 1:])
             used.update(o.id for o in ps.options)
             plan_skills.append(ps)
         strengths = self._strengths(current, have, weights) if reskill else []
@@ -314,7 +305,7 @@ class Recommender:
         return self.catalog.family_name(ref.family).lower() if ref.family else "your field"
 
     def _plan_skill(self, skill: str, weight: int, trending: bool, aim: RoleRef, reskill: bool,
-                    prefs: list[str], used: set[str] | None = None) -> PlanSkill:
+                    prefs: list[str], used: set[str] | None = None, later: list[str] | None = None) -> PlanSkill:
         reasons = []
         importance = {5: "essential", 4: "very important", 3: "important", 2: "useful", 1: "nice to have"}[weight]
         if reskill:
@@ -329,36 +320,15 @@ class Recommender:
             reason="; ".join(reasons),
             importance=weight,
             trending=trending,
-            options=self._options(skill, prefs, used or set(), aim.family),
+            options=self._options(skill, prefs, used or set(), aim, later or []),
         )
 
-    def _options(self, skill: str, prefs: list[str], used: set[str] = frozenset(),
-                 family: str | None = None) -> list[PlanOption]:
-        """One or two ways to learn a skill: the kinds the person prefers first (a course before a
-        practice project for someone who likes courses), free or employer-paid before paid, short first;
-        an option made for particular fields only appears in their plans."""
-        options = [o for o in self.catalog.options_for(skill) if not o.families or family in o.families]
-        if not options:
-            return []
-        order: list[str] = []
-        if "courses" in prefs:
-            order += ["course", "program", "workshop", "certification", "book"]
-        if "mentoring" in prefs or "peer_coaching" in prefs or "shadowing" in prefs:
-            order += ["practice"]
-        if "associations" in prefs:
-            order += ["community"]
+    def fitting_options(self, skill: str, aim: RoleRef) -> list[LearningOption]:
+        return fitting_options(self.catalog, skill, aim.id, aim.family)
 
-        def rank(o: LearningOption) -> tuple:
-            kind = order.index(o.type) if o.type in order else len(order)
-            return (o.id in used, kind, 0 if o.cost in ("free", "employer") else 1, o.hours, o.id)
-
-        ranked = sorted(options, key=rank)
-        chosen = ranked[:1]
-        # the second option offers a different kind of learning where there is one
-        second = next((o for o in ranked[1:] if o.type != ranked[0].type), ranked[1] if len(ranked) > 1 else None)
-        if second is not None:
-            chosen.append(second)
-        return [PlanOption(o.id, o.title, o.provider, o.type, o.hours, o.url) for o in chosen]
+    def _options(self, skill: str, prefs: list[str], used: set[str], aim: RoleRef,
+                 later: list[str] | None = None) -> list[PlanOption]:
+        return choose_options(self.catalog, skill, prefs, used, aim.id, aim.family, later or [])
 
     def _strengths(self, current: RoleRef, have: list[str], target_weights: dict[str, int]) -> list[str]:
         """Skills that carry over: shared with the new role first, then broadly transferable ones."""
