@@ -95,13 +95,15 @@ class RoleMatcher:
         best: dict[str, tuple[float, str]] = {}
         readings = {query: 1.0}  # the words as typed beat the same words with seniority and filler removed
         readings.setdefault(core, 0.97)
-        for expansion in AMBIGUOUS_ABBREVIATIONS.get(core, ()):
+        expansions = AMBIGUOUS_ABBREVIATIONS.get(core, ())
+        for expansion in expansions:
             readings.setdefault(expansion, 0.95)
-        lookalikes = {i for candidate in readings for i in self._lookalikes.search(candidate, k=25)}
+        exact = {i for candidate in readings for i in self._exact.get(candidate, ())}
         for candidate, weight in readings.items():
-            # the titles that look most like the words (trigram retrieval) are the short list the
-            # combined fuzzy score ranks, so its cost does not grow with the catalog
-            shortlist = set(self._exact.get(candidate, ())) | lookalikes
+            # the titles that look most like this reading (trigram retrieval) and the exact titles of
+            # every reading are the short list the combined fuzzy score ranks: its cost grows with
+            # neither the catalog nor the number of readings squared
+            shortlist = exact | self._lookalikes_of(candidate, expansion=candidate in expansions)
             for index in shortlist:
                 phrase = self._phrases[index]
                 score = _role_score(candidate, phrase) * weight
@@ -122,6 +124,16 @@ class RoleMatcher:
                 best[hit.id] = (score, "description")
         ranked = sorted(best.items(), key=lambda kv: -kv[1][0])  # stable: equal scores keep retrieval order
         return [RoleMatch(self.catalog.roles[rid], round(score, 1), phrase) for rid, (score, phrase) in ranked[:limit]]
+
+    def _lookalikes_of(self, phrase: str, *, expansion: bool = False) -> set[int]:
+        """The titles that look most like `phrase`; an abbreviation's readings are fixed phrases, so
+        theirs are looked up once per matcher."""
+        if not expansion:
+            return set(self._lookalikes.search(phrase, k=25))
+        memo = self.__dict__.setdefault("_expansions", {})
+        if phrase not in memo:
+            memo[phrase] = frozenset(self._lookalikes.search(phrase, k=25))
+        return memo[phrase]
 
     def guess_family(self, text: str) -> str | None:
         """The most likely job family for a role that is not in the catalog."""

@@ -36,16 +36,34 @@ _NOISE = {
 _STOPWORDS = set(bm25s.stopwords.STOPWORDS_EN) | _NOISE
 
 
+_DENSE_POSTINGS = 4096
+
+
 def _top(retriever: bm25s.BM25, token_ids: list[int], k: int) -> list[tuple[int, float]]:
-    """The k best documents for these token ids, best first (scores straight from the index, without the
-    per-call thread pool and vocabulary conversion of `BM25.retrieve`)."""
-    scores = retriever.get_scores(token_ids)
-    k = min(k, len(scores))
-    if k <= 0:
+    """The k best documents for these token ids, best first, ties in document order. Only the documents
+    that hold one of the tokens are summed and ranked (their postings in the index's precomputed
+    scores), not an array of every document: a query costs what its tokens' postings do, however large
+    the catalog is."""
+    scores = retriever.scores
+    indptr, indices, data = scores["indptr"], scores["indices"], scores["data"]
+    spans = [(int(indptr[t]), int(indptr[t + 1])) for t in token_ids]
+    docs = np.concatenate([indices[a:b] for a, b in spans]) if spans else np.empty(0, dtype=np.int64)
+    if docs.size == 0 or k <= 0:
         return []
-    best = np.argpartition(-scores, k - 1)[:k]
-    best = best[np.argsort(-scores[best], kind="stable")]
-    return [(int(i), float(scores[i])) for i in best if scores[i] > 0]
+    values = np.concatenate([data[a:b] for a, b in spans])
+    if docs.size > _DENSE_POSTINGS:  # common tokens: one sum over every document beats sorting postings
+        unique = np.arange(int(scores["num_docs"]))
+        totals = np.bincount(docs, weights=values, minlength=len(unique))
+        held = totals > 0
+        unique, totals = unique[held], totals[held]
+    else:
+        unique, inverse = np.unique(docs, return_inverse=True)
+        totals = np.bincount(inverse, weights=values)
+    totals = totals.astype(data.dtype)  # summed as bm25s sums: float32
+    k = min(k, len(unique))
+    best = np.argpartition(-totals, k - 1)[:k] if k < len(unique) else np.arange(len(unique))
+    best = best[np.lexsort((unique[best], -totals[best]))]
+    return [(int(unique[i]), float(totals[i])) for i in best if totals[i] > 0]
 
 
 @dataclass(frozen=True)
