@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -67,12 +68,33 @@ class RoleMatch:
     matched: str  # the title or alternate title that matched
 
 
-class RoleMatcher:
-    """Matches free text against every role: its titles (rapidfuzz) and how people describe it (BM25)."""
+class _Indexed:
+    """A matcher whose indexes are read or built when first used (or by `warm`), not when it is made."""
+
+    KIND = ""
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        self.__dict__.update(_indexes(catalog, "roles", self._build))
+
+    @staticmethod
+    def _build(catalog: Catalog) -> dict:
+        raise NotImplementedError
+
+    def __getattr__(self, name: str):
+        # only called for what the instance lacks: the built state, the first time it is asked for
+        if name.startswith("__") or "catalog" not in self.__dict__:
+            raise AttributeError(name)
+        state = _indexes(self.catalog, self.KIND, self._build)
+        if name not in state:
+            raise AttributeError(name)
+        self.__dict__.update(state)
+        return state[name]
+
+
+class RoleMatcher(_Indexed):
+    """Matches free text against every role: its titles (rapidfuzz) and how people describe it (BM25)."""
+
+    KIND = "roles"
 
     @staticmethod
     def _build(catalog: Catalog) -> dict:
@@ -150,20 +172,30 @@ class RoleMatcher:
         return max(votes.items(), key=lambda kv: (kv[1], kv[0]))[0]
 
 
+_BUILDING = threading.Lock()  # one thread reads or builds a catalog's indexes; the others wait for them
+
+
 def _indexes(catalog: Catalog, name: str, build) -> dict:
-    """A matcher's built state: shared by every matcher of this catalog, read from the index an import
-    stored beside its folder when it is for this catalog, else built (and stored there)."""
+    """A matcher's built state: shared by every matcher of this catalog, read from the index stored for
+    this catalog (bot.taxonomy.cache) when it fits, else built (and stored)."""
     from bot.taxonomy import cache
 
-    fp = cache.fingerprint(catalog)  # the key: a catalog changed after a matcher was built gets new indexes
-    state = catalog.indexes.get(f"{name}:{fp}")
-    if state is None:
-        state = cache.load(catalog, name, fp)
+    with _BUILDING:
+        fp = cache.fingerprint(catalog)  # the key: a catalog changed after a matcher was built gets new indexes
+        state = catalog.indexes.get(f"{name}:{fp}")
         if state is None:
-            state = build(catalog)
-            cache.store(catalog, name, fp, state)
-        catalog.indexes[f"{name}:{fp}"] = state
-    return state
+            state = cache.load(catalog, name, fp)
+            if state is None:
+                state = build(catalog)
+                cache.store(catalog, name, fp, state)
+            catalog.indexes[f"{name}:{fp}"] = state
+        return state
+
+
+def warm(catalog: Catalog) -> None:
+    """Read (or build) the role and skill indexes now, so that the first question does not wait for them."""
+    for matcher in (RoleMatcher, SkillMatcher):
+        _indexes(catalog, matcher.KIND, matcher._build)
 
 
 def _is_fragment(phrase: str, sentence: str) -> bool:
@@ -199,12 +231,10 @@ def is_confident(matches: list[RoleMatch]) -> bool:
     return matches[0].score == 100.0 and matches[1].score < 100.0 or matches[0].score - matches[1].score >= CLEAR_GAP
 
 
-class SkillMatcher:
+class SkillMatcher(_Indexed):
     """Matches free text ("sql, js and public speaking") to catalog skill ids."""
 
-    def __init__(self, catalog: Catalog) -> None:
-        self.catalog = catalog
-        self.__dict__.update(_indexes(catalog, "skills", self._build))
+    KIND = "skills"
 
     @staticmethod
     def _build(catalog: Catalog) -> dict:
