@@ -25,11 +25,15 @@ import asyncio
 import logging
 import signal
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from bot.matching import warm
+
+if TYPE_CHECKING:
+    from bot.catalog import Catalog
+    from bot.health import ServerState
 
 log = logging.getLogger("skillcoach.server")
 LOADING = "matching indexes loading"
@@ -107,7 +111,7 @@ async def _serve(app: web.Application, *, host: str, port: int, stop_timeout: fl
     return 0 if clean else 1
 
 
-async def _warm(state, catalog) -> None:
+async def _warm(state: ServerState, catalog: Catalog) -> None:
     """Load the matching indexes in a worker thread while the server already answers."""
     started = time.monotonic()
     try:
