@@ -2,6 +2,7 @@
 matching p50 / p99, and peak RSS of each.
 
     python bench/import.py [--occupations 1000] [--alternates 57000] [--queries 400] [--keep DIR]
+                           [--serve-runs 3] [--serve-env NAME=VALUE] [--reference CHECKOUT]
 
 Writes O*NET database text files of that size (1,000 occupations, 57,000 alternate titles, 35 rated
 skills and 33 knowledge areas per occupation = 35,000 importance-rated skill rows plus their level
@@ -240,9 +241,10 @@ def _child(phase: str, args, extra: list[str] = ()) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _env(args, catalog: str | None = None) -> dict[str, str]:
+def _env(args, catalog: str | None = None, tree: str | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "Microsoft", "DATABASE_URL", "SKILLCOACH_"))}
-    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONPATH"] = tree or str(ROOT)
+    env.update(kv.split("=", 1) for kv in getattr(args, "serve_env", None) or ())
     env["SKILLCOACH_DB"] = str(Path(args.work) / "db")
     env["XDG_CACHE_HOME"] = str(Path(args.work) / "cache")  # the shipped catalog's cache, empty at first
     if catalog:
@@ -250,13 +252,14 @@ def _env(args, catalog: str | None = None) -> dict[str, str]:
     return env
 
 
-def serve_ready(args, catalog: str | None) -> tuple[float, float, float]:
+def serve_ready(args, catalog: str | None, tree: str | None = None) -> tuple[float, float, float]:
     """Seconds from starting `skillcoach serve` until /healthz answers and until /readyz answers 200, and
     its peak RSS (MB) then."""
     port = _free_port()
     t = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            env=_env(args, catalog), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=args.work)
+                            env=_env(args, catalog, tree), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            cwd=args.work)
     try:
         alive = _until_200(proc, f"http://127.0.0.1:{port}/healthz") - t
         ready = _until_200(proc, f"http://127.0.0.1:{port}/readyz") - t
@@ -321,6 +324,10 @@ def main() -> int:
     ap.add_argument("--out", default="")
     ap.add_argument("--no-cache", action="store_true")
     ap.add_argument("--serve-runs", type=int, default=3)
+    ap.add_argument("--serve-env", action="append", default=[], metavar="NAME=VALUE",
+                    help="set this for the started servers too (e.g. SKILLCOACH_TEAMS=false)")
+    ap.add_argument("--reference", default="", metavar="CHECKOUT",
+                    help="also start serve from this checkout's code (shipped catalog), interleaved")
     args = ap.parse_args()
     if args.phase:
         print(json.dumps({"import": phase_import, "load": phase_load, "match": phase_match}[args.phase](args)))
@@ -343,16 +350,21 @@ def main() -> int:
               f"(indexes {cold['indexes']:.2f} s), peak RSS {cold['peak_mb']:.0f} MB")
         runs = args.serve_runs
         first = serve_ready(args, None)  # the first start with the shipped catalog writes its cache
-        ref, shipped, imported = [], [], []
-        for _ in range(runs):  # interleaved, so load from other programs falls on all three alike
+        ref, shipped, imported, other = [], [], [], []
+        for _ in range(runs):  # interleaved, so load from other programs falls on all of them alike
             ref.append(minimal_ready(args))
             shipped.append(serve_ready(args, None))
             imported.append(serve_ready(args, args.out))
+            if args.reference:
+                other.append(serve_ready(args, None, args.reference))
         med = statistics.median
         print(f"serve, median of {runs} (first start with the shipped catalog, cache empty: /healthz {first[0]:.2f} s, "
               f"/readyz {first[1]:.2f} s):")
         print(f"  reference, a bare aiohttp app with one route: /healthz {med(ref):.2f} s")
-        for name, got in (("shipped catalog", shipped), ("with the import", imported)):
+        named = [("shipped catalog", shipped), ("with the import", imported)]
+        if other:
+            named.append((f"shipped catalog, code of {args.reference}", other))
+        for name, got in named:
             print(f"  {name}: /healthz {med(g[0] for g in got):.2f} s ({', '.join(f'{g[0]:.2f}' for g in got)}; "
                   f"{med(g[0] for g in got) / med(ref):.2f}x the bare app), /readyz {med(g[1] for g in got):.2f} s "
                   f"({', '.join(f'{g[1]:.2f}' for g in got)}), peak RSS {max(g[2] for g in got):.0f} MB")
