@@ -228,7 +228,7 @@ class _Snapshot:
     def __init__(self, listing: list[tuple[Path, list[Path]]]) -> None:
         self.dirs = [base.resolve() for base, _ in listing]
         folder, prefix = cache_location(self.dirs, IMPORT_MARKER, INDEX_DIR)
-        self.path = folder / f"{prefix}catalog.pickle"
+        self.path = folder / f"{prefix}catalog.pickle" if folder is not None else None
         self.shared = prefix != ""
         digest = hashlib.sha256(f"v{SNAPSHOT_VERSION} pydantic {pydantic.VERSION}".encode())
         self.key = ""
@@ -244,7 +244,7 @@ class _Snapshot:
             pass  # a file that cannot be read: reading the files says which, as a CatalogError
 
     def read(self) -> Catalog | None:
-        if not self.key:
+        if not self.key or self.path is None:
             return None
         stored = read_pickle(self.path, "catalog cache")
         if stored is None:
@@ -263,7 +263,7 @@ class _Snapshot:
 
     def write(self, catalog: Catalog) -> None:
         catalog.key = self.key
-        if not self.key:
+        if not self.key or self.path is None:
             return
         kept = Catalog(families=catalog.families, skills=catalog.skills, roles=catalog.roles,
                        learning=catalog.learning, by_skill=catalog.by_skill, key=self.key,

@@ -38,7 +38,7 @@ def cache_path(catalog: Catalog, name: str) -> Path | None:
     if not catalog.folders:
         return None
     folder, prefix = cache_location(catalog.folders, MARKER, INDEX_DIR)
-    return folder / f"{prefix}{name}.pickle"
+    return folder / f"{prefix}{name}.pickle" if folder is not None else None
 
 
 def load(catalog: Catalog, name: str, fp: str) -> dict[str, Any] | None:

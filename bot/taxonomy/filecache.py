@@ -23,13 +23,16 @@ from pathlib import Path
 log = logging.getLogger("skillcoach.catalog")
 
 
-def user_cache_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "skillcoach"
+def user_cache_dir() -> Path | None:
+    """$XDG_CACHE_HOME/skillcoach, else ~/.cache/skillcoach; None for a user with no home folder."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"))
+    return base / "skillcoach" if base.is_absolute() else None
 
 
-def cache_location(folders: list[Path], marker: str, index_dir: str) -> tuple[Path, str]:
+def cache_location(folders: list[Path], marker: str, index_dir: str) -> tuple[Path | None, str]:
     """The folder for what is derived from a catalog of these folders, and the prefix of its file names:
-    the last imported folder's index folder, else the user's cache folder (named by the folders)."""
+    the last imported folder's index folder, else the user's cache folder (named by the folders); None
+    when there is neither (nothing is kept then)."""
     for folder in reversed(folders):
         if (folder / marker).is_file():
             return folder / index_dir, ""
