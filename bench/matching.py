@@ -67,6 +67,20 @@ def measure(matcher: RoleMatcher, queries: list[str]) -> tuple[float, float]:
     return statistics.median(times), times[int(0.99 * (len(times) - 1))]
 
 
+def best_of_3(matcher: RoleMatcher, queries: list[str]) -> float:
+    """p99 of each query's fastest of 3 runs: its cost without the pauses other processes add."""
+    best = []
+    for q in queries:
+        runs = []
+        for _ in range(3):
+            t = time.perf_counter()
+            matcher.match(q)
+            runs.append((time.perf_counter() - t) * 1000)
+        best.append(min(runs))
+    best.sort()
+    return best[int(0.99 * (len(best) - 1))]
+
+
 def reference(phrases: list[str], queries: list[str]) -> float:
     times = []
     for q in queries:
@@ -84,15 +98,17 @@ def main() -> int:
     base = load_catalog()
     queries = [QUERIES[i % len(QUERIES)] for i in range(args.queries)]
     for name, catalog in (("shipped", base), (f"synthetic {args.titles:,}", synthetic(base, args.titles))):
+        catalog.folders = []  # no stored index: the build itself is measured
         t = time.perf_counter()
         matcher = RoleMatcher(catalog)
+        matcher.match("warm up")  # the indexes are built when first used
         built = time.perf_counter() - t
-        matcher.match("warm up")
         p50, p99 = measure(matcher, queries)
+        best = best_of_3(matcher, queries)
         ref = reference(matcher._phrases, queries)
         n = sum(1 + len(r.alt_titles) for r in catalog.roles.values())
         print(f"{name:>18}: {len(catalog.roles):6,} roles {n:7,} titles | build {built:.2f} s | "
-              f"p50 {p50:.2f} ms p99 {p99:.2f} ms | extractOne reference p50 {ref:.2f} ms "
+              f"p50 {p50:.2f} ms p99 {p99:.2f} ms (best of 3: {best:.2f}) | extractOne reference p50 {ref:.2f} ms "
               f"(p50 ratio {p50 / ref:.1f}x)")
     return 0
 

@@ -17,28 +17,38 @@ Any file may hold any of the four lists; files are read in name order. A file is
 or JSON (`.json`) of the same shape: `skillcoach catalog import` writes JSON, which reads in a fraction of
 the time YAML takes at the size of a whole taxonomy. A broken file raises `CatalogError` naming the file,
 the entry and the problem.
+
+A loaded catalog is kept as a snapshot (the validated entries, pickled) keyed by a hash of every file's
+bytes and of this module's code, in an imported folder's `.index/` or, for other catalogs, in the user's
+cache folder (`$XDG_CACHE_HOME/skillcoach`, else `~/.cache/skillcoach`): a start with the same files reads
+it instead of parsing and validating them again. Changed files, changed code, or a snapshot that cannot
+be read are noticed with one log line and the files are read as before.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
-import pickle
-import tempfile
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import pydantic
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.errors import CatalogError
+from bot.taxonomy.filecache import ParsedFiles, cache_location, prune, read_pickle, write_atomically
 
 DEFAULT_DIR = Path(__file__).parent / "catalog_data"
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when PyYAML has it
 SUFFIXES = (".yaml", ".yml", ".json")
 IMPORT_MARKER = ".skillcoach-import.json"  # in a folder written by `skillcoach catalog import`
 INDEX_DIR = ".index"                       # its stored parse results and matching indexes
+SNAPSHOT_VERSION = 1
+KEEP_CACHED = 6  # catalogs (sets of folders) kept in the user's cache folder, the most recent ones
+log = logging.getLogger("skillcoach.catalog")
 LEARNING_TYPES = ("course", "certification", "book", "workshop", "practice", "community", "program")
 
 
@@ -122,6 +132,7 @@ class Catalog:
     by_skill: dict[str, list[LearningOption]] = field(default_factory=dict)
     folders: list[Path] = field(default_factory=list)  # the folders loaded, in order
     indexes: dict[str, object] = field(default_factory=dict, repr=False)  # built matching state, shared
+    key: str = ""  # the hash of the files (and code) it was loaded from; "" when made in code
 
     def skill_name(self, skill_id: str) -> str:
         skill = self.skills.get(skill_id)
@@ -154,65 +165,8 @@ def _parse(path: Path) -> object:
         raise CatalogError(f"{path}: cannot be read: {exc}") from None
 
 
-class _ParsedFiles:
-    """What each catalog file parsed to, kept in an imported folder's .index/ (written by
-    `skillcoach catalog import`) and used for a file whose size and modification time are unchanged:
-    reading YAML is most of a start-up's time. Every entry is still validated at every load."""
-
-    def __init__(self, dirs: list[Path]) -> None:
-        self.path: Path | None = None
-        for base in reversed(dirs):
-            if base.is_dir() and (base / IMPORT_MARKER).is_file():
-                self.path = base / INDEX_DIR / "files.pickle"
-                break
-        self.entries: dict[str, tuple[int, int, object]] = {}
-        self.changed = False
-        if self.path is not None:
-            try:
-                with self.path.open("rb") as handle:
-                    loaded = pickle.load(handle)  # noqa: S301 (the admin's own catalog folder)
-                if isinstance(loaded, dict) and loaded.get("version") == 1:
-                    self.entries = loaded["files"]
-            except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, KeyError, TypeError):
-                self.entries = {}
-
-    def raw(self, path: Path) -> object:
-        if self.path is None:
-            return _parse(path)
-        key = str(path.resolve())
-        try:
-            stat = path.stat()
-        except OSError as exc:
-            raise CatalogError(f"{path}: cannot be read: {exc}") from None
-        found = self.entries.get(key)
-        if found is not None and found[0] == stat.st_mtime_ns and found[1] == stat.st_size:
-            return found[2]
-        raw = _parse(path)
-        self.entries[key] = (stat.st_mtime_ns, stat.st_size, raw)
-        self.changed = True
-        return raw
-
-    def save(self, seen: set[str]) -> None:
-        stale = set(self.entries) - seen
-        if self.path is None or not (self.changed or stale):
-            return
-        for key in stale:
-            del self.entries[key]
-        try:
-            self.path.parent.mkdir(exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".files.")
-            with os.fdopen(fd, "wb") as handle:
-                pickle.dump({"version": 1, "files": self.entries}, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            mask = os.umask(0)
-            os.umask(mask)
-            os.chmod(tmp, 0o666 & ~mask)
-            os.replace(tmp, self.path)
-        except OSError:
-            pass  # a read-only catalog folder: parsed again at the next start
-
-
-def _load_file(path: Path, catalog: Catalog, parsed: _ParsedFiles | None = None) -> None:
-    raw = parsed.raw(path) if parsed is not None else _parse(path)
+def _load_file(path: Path, catalog: Catalog, parsed: ParsedFiles | None = None) -> None:
+    raw = parsed.raw(path, CatalogError) if parsed is not None else _parse(path)
     if raw is None:
         return
     if not isinstance(raw, dict):
@@ -274,21 +228,92 @@ def _check_references(catalog: Catalog) -> None:
                 raise CatalogError(f"{where('learning', option.id)}: role {role_id!r} is not defined")
 
 
+class _Snapshot:
+    """The validated catalog of these files, kept beside them (see the module's docstring)."""
+
+    def __init__(self, listing: list[tuple[Path, list[Path]]]) -> None:
+        self.dirs = [base.resolve() for base, _ in listing]
+        folder, prefix = cache_location(self.dirs, IMPORT_MARKER, INDEX_DIR)
+        self.path = folder / f"{prefix}catalog.pickle" if folder is not None else None
+        self.shared = prefix != ""
+        digest = hashlib.sha256(f"v{SNAPSHOT_VERSION} pydantic {pydantic.VERSION}".encode())
+        self.key = ""
+        try:
+            digest.update(Path(__file__).read_bytes())
+            for n, (base, files) in enumerate(listing):
+                for path in files:
+                    data = path.read_bytes()
+                    digest.update(f"\0{n}\0{path.relative_to(base) if path != base else ''}\0{len(data)}\0".encode())
+                    digest.update(data)
+            self.key = digest.hexdigest()
+        except OSError:
+            pass  # a file that cannot be read: reading the files says which, as a CatalogError
+
+    def read(self) -> Catalog | None:
+        if not self.key or self.path is None:
+            return None
+        stored = read_pickle(self.path, "catalog cache")
+        if stored is None:
+            return None
+        if not isinstance(stored, dict) or not isinstance(stored.get("catalog"), Catalog):
+            log.warning("catalog cache %s holds no catalog; building it again", self.path)
+            return None
+        if stored.get("key") != self.key:
+            log.info("catalog files changed since %s was written; building it again", self.path)
+            return None
+        catalog: Catalog = stored["catalog"]
+        catalog.folders = list(self.dirs)
+        catalog.sources = {k: self._absolute(v) for k, v in catalog.sources.items()}
+        catalog.key = self.key
+        return catalog
+
+    def write(self, catalog: Catalog) -> None:
+        catalog.key = self.key
+        if not self.key or self.path is None:
+            return
+        kept = Catalog(families=catalog.families, skills=catalog.skills, roles=catalog.roles,
+                       learning=catalog.learning, by_skill=catalog.by_skill, key=self.key,
+                       sources={k: self._relative(v) for k, v in catalog.sources.items()})
+        write_atomically(self.path, {"key": self.key, "catalog": kept})
+        if self.shared:
+            prune(self.path.parent, KEEP_CACHED)
+
+    def _relative(self, source: str) -> str:
+        path = Path(source).resolve()
+        for n, base in enumerate(self.dirs):
+            if path == base or base in path.parents:
+                return f"{n}:{path.relative_to(base) if path != base else ''}"
+        return source
+
+    def _absolute(self, source: str) -> str:
+        n, _, rest = source.partition(":")
+        if not n.isdigit() or int(n) >= len(self.dirs):
+            return source
+        return str(self.dirs[int(n)] / rest) if rest else str(self.dirs[int(n)])
+
+
+def _files_of(base: Path) -> list[Path]:
+    if base.is_file():
+        return [base]
+    if base.is_dir():
+        # hidden files and folders (an import's .index/ and marker) are not catalog files
+        return sorted(p for p in base.rglob("*") if p.suffix in SUFFIXES
+                      and not any(part.startswith(".") for part in p.relative_to(base).parts))
+    raise CatalogError(f"{base}: catalog folder does not exist")
+
+
 def load_catalog(extra_dirs: list[Path] | tuple[Path, ...] = (), *, include_default: bool = True) -> Catalog:
     """Load the default catalog and then each extra folder (or file) in order; validate everything."""
-    catalog = Catalog()
     dirs = ([DEFAULT_DIR] if include_default else []) + [Path(d) for d in extra_dirs]
-    parsed = _ParsedFiles(dirs)
+    listing = [(base, _files_of(base)) for base in dirs]
+    snapshot = _Snapshot(listing)
+    cached = snapshot.read()
+    if cached is not None:
+        return cached
+    catalog = Catalog()
+    parsed = ParsedFiles(dirs, _parse, IMPORT_MARKER, INDEX_DIR)
     seen: set[str] = set()
-    for base in dirs:
-        if base.is_file():
-            files = [base]
-        elif base.is_dir():
-            # hidden files and folders (an import's .index/ and marker) are not catalog files
-            files = sorted(p for p in base.rglob("*") if p.suffix in SUFFIXES
-                           and not any(part.startswith(".") for part in p.relative_to(base).parts))
-        else:
-            raise CatalogError(f"{base}: catalog folder does not exist")
+    for base, files in listing:
         for path in files:
             _load_file(path, catalog, parsed)
             seen.add(str(path.resolve()))
@@ -300,4 +325,5 @@ def load_catalog(extra_dirs: list[Path] | tuple[Path, ...] = (), *, include_defa
             catalog.by_skill.setdefault(skill, []).append(option)
     for options in catalog.by_skill.values():
         options.sort(key=lambda o: (o.hours, o.id))
+    snapshot.write(catalog)
     return catalog

@@ -1,7 +1,8 @@
 """Liveness, readiness and the stopping state of the server.
 
 * `GET /healthz` — liveness: the process answers (bot/server.py).
-* `GET /readyz` — readiness: 200 `{"ready": true}` only when the store answers, the catalog and the
+* `GET /readyz` — readiness: 200 `{"ready": true}` only when the store answers, the catalog (and, under
+  `skillcoach serve`, its matching indexes, read after the port opens) and the
   organisation file (when one is configured) are loaded, each mounted platform is ready (Slack: its
   `auth.test` passed, or the Socket Mode connection is open; Teams: credentials configured or local
   mode) and the server is not stopping; otherwise 503 with `{"ready": false, "missing": {what: why}}`.
@@ -28,6 +29,7 @@ HEALTH = "health"  # a collection nothing writes: reading one key of it is the s
 @dataclass
 class ServerState:
     stopping: bool = False
+    loading: str | None = None  # what start-up still reads after the port is open (bot/lifecycle.py)
 
 
 STATE = web.AppKey("server_state", ServerState)
@@ -52,6 +54,8 @@ async def problems(app: web.Application, coach: Coach) -> dict[str, str]:
         missing["store"] = f"not answering ({type(exc).__name__}: {str(exc)[:200]})"
     if not coach.catalog.roles or not coach.catalog.skills:
         missing["catalog"] = "not loaded (no roles or skills)"
+    elif state_of(app).loading:
+        missing["catalog"] = state_of(app).loading
     org_file = coach.settings.org_file
     if org_file and len(coach.directory) == 0:
         missing["organisation"] = f"{org_file} not loaded (see the error in the log)"

@@ -1,5 +1,10 @@
 """`skillcoach serve`: start the app, and stop it gracefully on SIGTERM (or SIGINT, Ctrl-C).
 
+Starting: the port opens as soon as the app is built, so `/healthz` answers at once; the matching
+indexes (read from their cache, or built) are loaded in a worker thread after that, and `/readyz`
+answers 503 `{"catalog": "matching indexes loading"}` until they are in memory. A question that arrives
+sooner waits for them.
+
 Stopping takes at most SKILLCOACH_STOP_TIMEOUT seconds (default 10), in this order:
 
 1. the server is marked stopping: `/readyz` answers 503 and every new request but `/healthz` gets 503
@@ -20,11 +25,18 @@ import asyncio
 import logging
 import signal
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bot.matching import warm
+
+if TYPE_CHECKING:
+    from bot.catalog import Catalog
+    from bot.health import ServerState
+
 log = logging.getLogger("skillcoach.server")
+LOADING = "matching indexes loading"
 
 
 def serve(app: web.Application, *, host: str, port: int, stop_timeout: float, access_log: Any = None) -> int:
@@ -62,6 +74,7 @@ async def _serve(app: web.Application, *, host: str, port: int, stop_timeout: fl
         kwargs["access_log"] = access_log
         kwargs["access_log_class"] = access_logger_class()
     runner = web.AppRunner(app, **kwargs)
+    state_of(app).loading = LOADING  # not ready before the indexes are in (set before the port opens)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)
@@ -72,7 +85,9 @@ async def _serve(app: web.Application, *, host: str, port: int, stop_timeout: fl
 
             raise SkillcoachError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         log.info("listening on http://%s:%d", host, port)
+        warming = asyncio.create_task(_warm(state_of(app), app[COACH].catalog))
         await stop.wait()
+        warming.cancel()  # the thread itself runs to its end; only the wait for it stops
     except BaseException:
         await runner.cleanup()
         raise
@@ -94,3 +109,16 @@ async def _serve(app: web.Application, *, host: str, port: int, stop_timeout: fl
     if clean:
         log.info("stopped in %.1f s (%d nudge job(s) given back)", time.monotonic() - started, report["released"])
     return 0 if clean else 1
+
+
+async def _warm(state: ServerState, catalog: Catalog) -> None:
+    """Load the matching indexes in a worker thread while the server already answers."""
+    started = time.monotonic()
+    try:
+        await asyncio.get_running_loop().run_in_executor(None, warm, catalog)
+    except Exception as exc:  # a bug or an unreadable index: not ready, and the log says why
+        log.error("matching indexes could not be loaded: %s: %s", type(exc).__name__, exc)
+        state.loading = f"matching indexes could not be loaded ({type(exc).__name__})"
+        return
+    state.loading = None
+    log.info("matching indexes ready in %.2f s", time.monotonic() - started)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -67,12 +68,33 @@ class RoleMatch:
     matched: str  # the title or alternate title that matched
 
 
-class RoleMatcher:
-    """Matches free text against every role: its titles (rapidfuzz) and how people describe it (BM25)."""
+class _Indexed:
+    """A matcher whose indexes are read or built when first used (or by `warm`), not when it is made."""
+
+    KIND = ""
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        self.__dict__.update(_indexes(catalog, "roles", self._build))
+
+    @staticmethod
+    def _build(catalog: Catalog) -> dict:
+        raise NotImplementedError
+
+    def __getattr__(self, name: str):
+        # only called for what the instance lacks: the built state, the first time it is asked for
+        if name.startswith("__") or "catalog" not in self.__dict__:
+            raise AttributeError(name)
+        state = _indexes(self.catalog, self.KIND, self._build)
+        if name not in state:
+            raise AttributeError(name)
+        self.__dict__.update(state)
+        return state[name]
+
+
+class RoleMatcher(_Indexed):
+    """Matches free text against every role: its titles (rapidfuzz) and how people describe it (BM25)."""
+
+    KIND = "roles"
 
     @staticmethod
     def _build(catalog: Catalog) -> dict:
@@ -95,13 +117,15 @@ class RoleMatcher:
         best: dict[str, tuple[float, str]] = {}
         readings = {query: 1.0}  # the words as typed beat the same words with seniority and filler removed
         readings.setdefault(core, 0.97)
-        for expansion in AMBIGUOUS_ABBREVIATIONS.get(core, ()):
+        expansions = AMBIGUOUS_ABBREVIATIONS.get(core, ())
+        for expansion in expansions:
             readings.setdefault(expansion, 0.95)
-        lookalikes = {i for candidate in readings for i in self._lookalikes.search(candidate, k=25)}
+        exact = {i for candidate in readings for i in self._exact.get(candidate, ())}
         for candidate, weight in readings.items():
-            # the titles that look most like the words (trigram retrieval) are the short list the
-            # combined fuzzy score ranks, so its cost does not grow with the catalog
-            shortlist = set(self._exact.get(candidate, ())) | lookalikes
+            # the titles that look most like this reading (trigram retrieval) and the exact titles of
+            # every reading are the short list the combined fuzzy score ranks: its cost grows with
+            # neither the catalog nor the number of readings squared
+            shortlist = exact | self._lookalikes_of(candidate, expansion=candidate in expansions)
             for index in shortlist:
                 phrase = self._phrases[index]
                 score = _role_score(candidate, phrase) * weight
@@ -123,6 +147,16 @@ class RoleMatcher:
         ranked = sorted(best.items(), key=lambda kv: -kv[1][0])  # stable: equal scores keep retrieval order
         return [RoleMatch(self.catalog.roles[rid], round(score, 1), phrase) for rid, (score, phrase) in ranked[:limit]]
 
+    def _lookalikes_of(self, phrase: str, *, expansion: bool = False) -> set[int]:
+        """The titles that look most like `phrase`; an abbreviation's readings are fixed phrases, so
+        theirs are looked up once per matcher."""
+        if not expansion:
+            return set(self._lookalikes.search(phrase, k=25))
+        memo = self.__dict__.setdefault("_expansions", {})
+        if phrase not in memo:
+            memo[phrase] = frozenset(self._lookalikes.search(phrase, k=25))
+        return memo[phrase]
+
     def guess_family(self, text: str) -> str | None:
         """The most likely job family for a role that is not in the catalog."""
         votes: dict[str, float] = defaultdict(float)
@@ -138,20 +172,30 @@ class RoleMatcher:
         return max(votes.items(), key=lambda kv: (kv[1], kv[0]))[0]
 
 
+_BUILDING = threading.Lock()  # one thread reads or builds a catalog's indexes; the others wait for them
+
+
 def _indexes(catalog: Catalog, name: str, build) -> dict:
-    """A matcher's built state: shared by every matcher of this catalog, read from the index an import
-    stored beside its folder when it is for this catalog, else built (and stored there)."""
+    """A matcher's built state: shared by every matcher of this catalog, read from the index stored for
+    this catalog (bot.taxonomy.cache) when it fits, else built (and stored)."""
     from bot.taxonomy import cache
 
-    fp = cache.fingerprint(catalog)  # the key: a catalog changed after a matcher was built gets new indexes
-    state = catalog.indexes.get(f"{name}:{fp}")
-    if state is None:
-        state = cache.load(catalog, name, fp)
+    with _BUILDING:
+        fp = cache.fingerprint(catalog)  # the key: a catalog changed after a matcher was built gets new indexes
+        state = catalog.indexes.get(f"{name}:{fp}")
         if state is None:
-            state = build(catalog)
-            cache.store(catalog, name, fp, state)
-        catalog.indexes[f"{name}:{fp}"] = state
-    return state
+            state = cache.load(catalog, name, fp)
+            if state is None:
+                state = build(catalog)
+                cache.store(catalog, name, fp, state)
+            catalog.indexes[f"{name}:{fp}"] = state
+        return state
+
+
+def warm(catalog: Catalog) -> None:
+    """Read (or build) the role and skill indexes now, so that the first question does not wait for them."""
+    for matcher in (RoleMatcher, SkillMatcher):
+        _indexes(catalog, matcher.KIND, matcher._build)
 
 
 def _is_fragment(phrase: str, sentence: str) -> bool:
@@ -187,12 +231,10 @@ def is_confident(matches: list[RoleMatch]) -> bool:
     return matches[0].score == 100.0 and matches[1].score < 100.0 or matches[0].score - matches[1].score >= CLEAR_GAP
 
 
-class SkillMatcher:
+class SkillMatcher(_Indexed):
     """Matches free text ("sql, js and public speaking") to catalog skill ids."""
 
-    def __init__(self, catalog: Catalog) -> None:
-        self.catalog = catalog
-        self.__dict__.update(_indexes(catalog, "skills", self._build))
+    KIND = "skills"
 
     @staticmethod
     def _build(catalog: Catalog) -> dict:

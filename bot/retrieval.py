@@ -17,12 +17,18 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
 
-import bm25s
-import numpy as np
 import Stemmer
 
 from bot.catalog import Catalog
+
+if TYPE_CHECKING:
+    import bm25s
+
+# bm25s (and numpy under it) are imported where an index is built, searched or read back, not with this
+# module: a server opens its port before it loads the matching indexes (bot/lifecycle.py).
 
 _WORD = re.compile(r"[a-z0-9+#]+")
 # Words that say nothing about which job it is (beyond bm25s's English stop words).
@@ -33,19 +39,45 @@ _NOISE = {
     "helping", "people", "local", "big", "small", "busy", "new", "good", "like", "want", "would", "maybe",
     "something", "someone", "senior", "junior", "lead", "head", "principal", "staff", "chief", "assistant",
 }
-_STOPWORDS = set(bm25s.stopwords.STOPWORDS_EN) | _NOISE
+
+
+@cache
+def _stopwords() -> frozenset[str]:
+    import bm25s.stopwords
+
+    return frozenset(bm25s.stopwords.STOPWORDS_EN) | _NOISE
+
+
+_DENSE_POSTINGS = 4096
 
 
 def _top(retriever: bm25s.BM25, token_ids: list[int], k: int) -> list[tuple[int, float]]:
-    """The k best documents for these token ids, best first (scores straight from the index, without the
-    per-call thread pool and vocabulary conversion of `BM25.retrieve`)."""
-    scores = retriever.get_scores(token_ids)
-    k = min(k, len(scores))
-    if k <= 0:
+    """The k best documents for these token ids, best first, ties in document order. Only the documents
+    that hold one of the tokens are summed and ranked (their postings in the index's precomputed
+    scores), not an array of every document: a query costs what its tokens' postings do, however large
+    the catalog is."""
+    import numpy as np
+
+    scores = retriever.scores
+    indptr, indices, data = scores["indptr"], scores["indices"], scores["data"]
+    spans = [(int(indptr[t]), int(indptr[t + 1])) for t in token_ids]
+    docs = np.concatenate([indices[a:b] for a, b in spans]) if spans else np.empty(0, dtype=np.int64)
+    if docs.size == 0 or k <= 0:
         return []
-    best = np.argpartition(-scores, k - 1)[:k]
-    best = best[np.argsort(-scores[best], kind="stable")]
-    return [(int(i), float(scores[i])) for i in best if scores[i] > 0]
+    values = np.concatenate([data[a:b] for a, b in spans])
+    if docs.size > _DENSE_POSTINGS:  # common tokens: one sum over every document beats sorting postings
+        unique = np.arange(int(scores["num_docs"]))
+        totals = np.bincount(docs, weights=values, minlength=len(unique))
+        held = totals > 0
+        unique, totals = unique[held], totals[held]
+    else:
+        unique, inverse = np.unique(docs, return_inverse=True)
+        totals = np.bincount(inverse, weights=values)
+    totals = totals.astype(data.dtype)  # summed as bm25s sums: float32
+    k = min(k, len(unique))
+    best = np.argpartition(-totals, k - 1)[:k] if k < len(unique) else np.arange(len(unique))
+    best = best[np.lexsort((unique[best], -totals[best]))]
+    return [(int(unique[i]), float(totals[i])) for i in best if totals[i] > 0]
 
 
 @dataclass(frozen=True)
@@ -60,6 +92,8 @@ class TextIndex:
     query the best ones explain."""
 
     def __init__(self, documents: list[tuple[str, str]]) -> None:
+        import bm25s
+
         self._stemmer = Stemmer.Stemmer("english")
         self._ids = [doc_id for doc_id, _ in documents]
         docs = [self.tokens(text) for _, text in documents]
@@ -88,7 +122,8 @@ class TextIndex:
         self._stemmer = Stemmer.Stemmer("english")
 
     def tokens(self, text: str) -> list[str]:
-        words = [w for w in _WORD.findall(text.lower().replace("'", "")) if w not in _STOPWORDS and len(w) > 1]
+        stop = _stopwords()
+        words = [w for w in _WORD.findall(text.lower().replace("'", "")) if w not in stop and len(w) > 1]
         return self._stemmer.stemWords(words)
 
     def search(self, text: str, k: int = 5) -> list[Hit]:
@@ -135,6 +170,8 @@ class PhraseIndex:
     fuzzy scorers in `bot.matching` only rank a short list however large the catalog is."""
 
     def __init__(self, phrases: list[str]) -> None:
+        import bm25s
+
         self._vocab: dict[str, int] = {"": 0}
         ids = [[self._vocab.setdefault(g, len(self._vocab)) for g in trigrams(p)] or [0] for p in phrases]
         self._size = len(phrases)

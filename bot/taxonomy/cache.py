@@ -1,25 +1,23 @@
-"""Matching indexes kept beside an imported catalog, so start-up does not rebuild them.
+"""Matching indexes kept between starts, so start-up does not rebuild them.
 
 Building the title and description indexes of a full O*NET import (about 1,000 roles and 60,000 titles)
 takes seconds; loading them takes a fraction of that. The importer writes them into `.index/` of the
-folder it writes; at start-up `RoleMatcher` and `SkillMatcher` take them when the fingerprint of the
-loaded catalog's roles and skills is the one they were built for, and otherwise build afresh (and store
-the result there again when the folder is writable). The files are Python pickles: they are read only
-from a catalog folder, which an administrator controls as much as the code itself.
+folder it writes; any other catalog keeps them in the user's cache folder (bot/taxonomy/filecache.py).
+`RoleMatcher` and `SkillMatcher` take them when the fingerprint of the loaded catalog's roles and skills
+is the one they were built for, and otherwise build afresh (and store the result again). A stored index
+that cannot be read (truncated, foreign) is rebuilt the same way, with one log line.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import pickle
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from bot.catalog import IMPORT_MARKER as MARKER
 from bot.catalog import INDEX_DIR, Catalog
+from bot.taxonomy.filecache import cache_location, read_pickle, write_atomically
 
 log = logging.getLogger("skillcoach.catalog")
 
@@ -35,46 +33,31 @@ def fingerprint(catalog: Catalog) -> str:
     return digest.hexdigest()
 
 
-def cache_folder(catalog: Catalog) -> Path | None:
-    """The last imported folder the catalog was loaded from (the shipped catalog alone builds fast)."""
-    for folder in reversed(catalog.folders):
-        if (folder / MARKER).is_file():
-            return folder / INDEX_DIR
-    return None
+def cache_path(catalog: Catalog, name: str) -> Path | None:
+    """Where this catalog's index `name` is kept; None for a catalog made in code (no folders)."""
+    if not catalog.folders:
+        return None
+    folder, prefix = cache_location(catalog.folders, MARKER, INDEX_DIR)
+    return folder / f"{prefix}{name}.pickle" if folder is not None else None
 
 
 def load(catalog: Catalog, name: str, fp: str) -> dict[str, Any] | None:
-    folder = cache_folder(catalog)
-    if folder is None:
+    path = cache_path(catalog, name)
+    if path is None:
         return None
-    path = folder / f"{name}.pickle"
-    try:
-        with path.open("rb") as handle:
-            stored = pickle.load(handle)  # noqa: S301 (written by the importer into the admin's catalog folder)
-    except FileNotFoundError:
+    stored = read_pickle(path, "matching index")
+    if stored is None:
         return None
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError) as exc:
-        log.warning("matching index %s not used (%s); building it", path, exc)
+    if not isinstance(stored, dict) or not isinstance(stored.get("state"), dict):
+        log.warning("matching index %s holds no index; building it again", path)
         return None
-    if not isinstance(stored, dict) or stored.get("fingerprint") != fp:
+    if stored.get("fingerprint") != fp:
         log.info("matching index %s is for another version of the catalog; building it", path)
         return None
     return stored["state"]
 
 
 def store(catalog: Catalog, name: str, fp: str, state: dict[str, Any]) -> None:
-    folder = cache_folder(catalog)
-    if folder is None:
-        return
-    try:
-        folder.mkdir(exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
-        with os.fdopen(fd, "wb") as handle:
-            pickle.dump({"fingerprint": fp, "state": state}, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, folder / f"{name}.pickle")
-    except OSError as exc:
-        log.info("matching index not stored in %s (%s)", folder, exc)
-
+    path = cache_path(catalog, name)
+    if path is not None:
+        write_atomically(path, {"fingerprint": fp, "state": state})

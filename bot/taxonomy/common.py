@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bot.catalog import IMPORT_MARKER, Association, Catalog, Family, LearningOption, Role, Skill, load_catalog
 from bot.errors import CatalogError, SkillcoachError
-from bot.matching import CONFIDENT, PLAUSIBLE, RoleMatcher, SkillMatcher, normalise
+from bot.matching import CONFIDENT, PLAUSIBLE, RoleMatcher, normalise, warm
 from bot.org.file import read_org_file
 from bot.taxonomy.tables import TaxonomyError
 
@@ -339,8 +339,7 @@ def write(result: Result, taxonomy: Taxonomy, out: Path, *, base_dirs: list[Path
             catalog = load_catalog([*base_dirs, tmp])  # validated exactly as at start-up
         except CatalogError as exc:
             raise SkillcoachError(f"the imported catalog does not load: {exc}") from None
-        RoleMatcher(catalog)  # builds the matching indexes and stores them in .index/ (bot.taxonomy.cache)
-        SkillMatcher(catalog)
+        warm(catalog)  # builds the matching indexes and stores them in .index/ (bot.taxonomy.cache)
         _swap(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,82 @@
+"""`skillcoach serve` opens its port before the matching indexes are in memory: /healthz answers at once,
+/readyz says what it still loads until they are in."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "Microsoft", "DATABASE_URL", "SKILLCOACH_"))}
+    env.update({"XDG_CACHE_HOME": str(tmp_path / "cache"), "SKILLCOACH_DB": str(tmp_path / "db"),
+                "PYTHONPATH": str(ROOT), "SKILLCOACH_LOG_LEVEL": "INFO"})
+    return env
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_alive_before_the_indexes_are_loaded_and_ready_once_they_are(tmp_path: Path) -> None:
+    port = _port()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                                env=_env(tmp_path), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=err)
+    base = f"http://127.0.0.1:{port}"
+    not_ready: list[dict] = []
+    try:
+        async with aiohttp.ClientSession() as session:
+            deadline = time.monotonic() + 60
+            while True:
+                assert proc.poll() is None, log.read_text()
+                try:
+                    async with session.get(base + "/healthz") as r:
+                        assert r.status == 200
+                        break
+                except aiohttp.ClientConnectionError:
+                    assert time.monotonic() < deadline, log.read_text()
+                    await asyncio.sleep(0.01)
+            while True:
+                async with session.get(base + "/readyz") as r:
+                    body = await r.json()
+                    if r.status == 200:
+                        assert body == {"ready": True}
+                        break
+                    assert r.status == 503
+                    not_ready.append(body)
+                assert time.monotonic() < deadline, log.read_text()
+                await asyncio.sleep(0.01)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(30)
+    text = log.read_text()
+    assert code == 0, text
+    assert all(b == {"ready": False, "missing": {"catalog": "matching indexes loading"}} for b in not_ready), not_ready
+    assert "matching indexes ready in" in text
+    assert text.index("listening on") < text.index("matching indexes ready in")
+    assert "Traceback" not in text
+
+
+def test_building_the_server_loads_neither_numpy_nor_the_indexes(tmp_path: Path) -> None:
+    code = ("import sys\nfrom bot.server import create_app\nfrom bot.settings import Settings\n"
+            "app = create_app(Settings())\n"
+            "print(__import__('json').dumps({m: m in sys.modules for m in ('numpy', 'bm25s')}))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(tmp_path),
+                         cwd=tmp_path, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"numpy": False, "bm25s": False}
