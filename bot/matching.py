@@ -11,6 +11,7 @@ from rapidfuzz import fuzz, process
 
 from bot.catalog import Catalog, Role
 from bot.retrieval import PhraseIndex, TextIndex, role_documents, skill_documents
+from bot.taxonomy import cache
 from bot.types import Choice
 
 _PUNCT = re.compile(r"[^\w\s+#./&-]")
@@ -178,8 +179,6 @@ _BUILDING = threading.Lock()  # one thread reads or builds a catalog's indexes; 
 def _indexes(catalog: Catalog, name: str, build) -> dict:
     """A matcher's built state: shared by every matcher of this catalog, read from the index stored for
     this catalog (bot.taxonomy.cache) when it fits, else built (and stored)."""
-    from bot.taxonomy import cache
-
     with _BUILDING:
         fp = cache.fingerprint(catalog)  # the key: a catalog changed after a matcher was built gets new indexes
         state = catalog.indexes.get(f"{name}:{fp}")

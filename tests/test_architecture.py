@@ -93,3 +93,39 @@ def test_dialogs_are_conversation_only():
         if name.startswith("dialogs"):
             project = {t for t in targets if not t.startswith("dialogs")}
             assert project <= allowed, (name, project - allowed)
+
+
+# Imports inside a function are kept for two reasons only: where the coach is put together (the server,
+# the command line and its commands, the terminal chat, serving), and optional or heavy parts loaded only
+# when used (a store backend, a platform's SDK when that platform is mounted).
+LAZY_ALLOWED = COMPOSITION | {"bot.lifecycle", "bot.store", "bot.store.admin", "adapters.slack", "adapters.teams",
+                              "bot.taxonomy"}
+
+
+def in_function_imports(path: Path, known: set[str]) -> set[str]:
+    inside: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.ImportFrom) and inner.module and inner.level == 0:
+                    name = inner.module
+                elif isinstance(inner, ast.Import):
+                    name = inner.names[0].name
+                else:
+                    continue
+                while name and name not in known:
+                    name = name.rpartition(".")[0]
+                if name:
+                    inside.add(name)
+    return inside
+
+
+def test_no_project_import_inside_a_function_outside_composition_and_optional_parts():
+    mods = modules()
+    found = {name: in_function_imports(path, set(mods)) for name, path in mods.items() if name not in LAZY_ALLOWED}
+    assert {name: sorted(i) for name, i in found.items() if i} == {}
+
+
+def test_every_module_is_small_enough_to_read():
+    sizes = {name: len(path.read_text(encoding="utf-8").splitlines()) for name, path in modules().items()}
+    assert {name: n for name, n in sizes.items() if n > 500} == {}
