@@ -29,12 +29,25 @@ OFFICE_FAMILIES = {
 }
 
 
-def phrases() -> list[tuple[str, str, str]]:
+def phrases(*, misses: bool = False) -> list[tuple[str, str, str]]:
+    """(family, what the person says, the role meant); with `misses`, only the phrases marked `miss: true`
+    — ones the coach does not offer the right role for yet, kept so that the gap is on record and shrinks."""
     out = []
     for path in sorted(PHRASES.glob("*.yaml")):
         for entry in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
-            out.append((path.stem, entry["says"], entry["role"]))
+            if bool(entry.get("miss")) == misses:
+                out.append((path.stem, entry["says"], entry["role"]))
     return out
+
+
+async def offered_for(coach: Coach, n: int, says: str) -> tuple[str, list[str], Chat]:
+    chat = Chat(coach, user=f"U{n}")
+    await chat.send("hi")
+    await chat.press("start")
+    await chat.send(says)
+    convo = (await coach.store.get(CONVERSATIONS, chat.key)).data
+    offered = convo["data"].get("role_candidates", []) if convo["state"] in ("role_confirm", "role_pick") else []
+    return convo["state"], offered, chat
 
 
 @pytest.fixture(scope="module")
@@ -54,15 +67,21 @@ async def test_every_phrase_is_offered_its_role(catalog):
     coach = Coach(Settings(database_url="memory:"), MemoryStore(), catalog, Directory(), dialog=Conversation())
     missed = []
     for n, (family, says, role) in enumerate(phrases()):
-        chat = Chat(coach, user=f"U{n}")
-        await chat.send("hi")
-        await chat.press("start")
-        await chat.send(says)
-        convo = (await coach.store.get(CONVERSATIONS, chat.key)).data
-        offered = convo["data"].get("role_candidates", []) if convo["state"] in ("role_confirm", "role_pick") else []
+        state, offered, chat = await offered_for(coach, n, says)
         if role not in offered:
-            missed.append((family, says, role, convo["state"], offered))
+            missed.append((family, says, role, state, offered))
             continue
         # the question names the role by its title
         assert catalog.roles[role].title.lower() in chat.texts().lower(), (says, chat.texts())
     assert missed == []
+
+
+async def test_a_phrase_on_record_as_missed_is_still_missed(catalog):
+    """A phrase marked `miss: true` that the coach now understands must lose its mark (strict)."""
+    coach = Coach(Settings(database_url="memory:"), MemoryStore(), catalog, Directory(), dialog=Conversation())
+    understood = []
+    for n, (family, says, role) in enumerate(phrases(misses=True)):
+        _, offered, _ = await offered_for(coach, n, says)
+        if role in offered:
+            understood.append((family, says, role))
+    assert understood == []
