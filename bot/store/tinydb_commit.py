@@ -42,7 +42,16 @@ class GroupCommit:
         self._pending.append((fn, shard, future))
         if self._runner is None or self._runner.done():
             self._runner = asyncio.ensure_future(self._run())
+            self._runner.add_done_callback(self._stopped)
         return await wait_to_the_end(future)
+
+    def _stopped(self, runner: asyncio.Task[None]) -> None:
+        """The runner ended (the loop is shutting down, possibly before it ran at all): writes that never
+        reached a worker thread are given up, so their callers stop waiting (no shard was touched)."""
+        left, self._pending = self._pending, []
+        for _fn, _shard, future in left:
+            if not future.done():
+                future.cancel()
 
     async def _run(self) -> None:
         while self._pending:

@@ -314,3 +314,21 @@ async def test_a_failing_write_fails_alone_in_its_group(db_path: Path) -> None:
     assert isinstance(bad, StoreError)
     reread = await opened(db_path)
     assert (await reread.get("good", "k")).data == {"n": 1}
+
+
+def test_a_loop_stopping_before_a_write_ran_does_not_hang(tmp_path):
+    """A put still waiting for its group when the event loop shuts down is given up, not waited for forever
+    (asyncio.run cancels it and the group's runner before either ran)."""
+    code = textwrap.dedent(f"""
+        import asyncio, pathlib
+        from bot.store.tinydb_store import TinyDBStore
+        async def main():
+            store = TinyDBStore(pathlib.Path({str(tmp_path)!r}) / "db", fsync=False)
+            await store.open()
+            asyncio.ensure_future(store.put("profiles", "k", {{"a": 1}}))
+        asyncio.run(main())
+        print("stopped")
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=str(Path(__file__).resolve().parents[2]))
+    assert (done.returncode, done.stdout.strip()) == (0, "stopped"), done.stderr[-2000:]
