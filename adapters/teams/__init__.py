@@ -19,15 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from adapters.teams.loader import TeamsLoader
-
 if TYPE_CHECKING:  # annotations only: mounting loads the adapter, the core is loaded already
     from bot.core import Coach
     from bot.settings import Settings
 
 log = logging.getLogger("skillcoach.teams")
 
-TEAMS = web.AppKey("teams", object)  # the TeamsLoader (its runtime once loaded), for tests and benchmarks
+TEAMS = web.AppKey("teams", object)  # the TeamsRuntime, for tests and benchmarks
 LISTEN_HOST = web.AppKey("listen_host", str)  # the address `skillcoach serve` listens on
 
 
@@ -53,7 +51,8 @@ def mount(app: web.Application, coach: Coach, settings: Settings, **options: Any
     if _close not in app.on_cleanup:
         app.on_cleanup.append(_close)
     if app_id or settings.teams_enabled is True:
-        app.on_startup.append(_mount(app, coach, settings, options).start)
+        app.on_startup.append(_repair)
+        _mount(app, coach, settings, options)
         return True
     if settings.teams_enabled is False:
         log.info("Teams not mounted: MicrosoftAppId is empty and SKILLCOACH_TEAMS is off; set MicrosoftAppId "
@@ -63,7 +62,7 @@ def mount(app: web.Application, coach: Coach, settings: Settings, **options: Any
     async def decide(app: web.Application) -> None:
         host = app.get(LISTEN_HOST)
         if is_loopback_host(host):
-            await _mount(app, coach, settings, options).start(app)
+            _mount(app, coach, settings, options)
             return
         where = f"listens on {host}, not a loopback address" if host else "listen address is not known"
         log.info("Teams not mounted: MicrosoftAppId is empty and the server %s; set MicrosoftAppId to serve "
@@ -72,44 +71,48 @@ def mount(app: web.Application, coach: Coach, settings: Settings, **options: Any
     # first of all start-up steps (before the store opens and background delivery starts): routes can still
     # be added then, and the messenger is there before anything is sent
     app.on_startup.insert(0, decide)
+    app.on_startup.append(_repair)
     return False
 
 
+async def _repair(app: web.Application) -> None:
+    """Start-up (after the store is open): drop stored private addresses that are channel or group chats."""
+    runtime = app.get(TEAMS)
+    if runtime is None:
+        return
+    try:
+        await runtime.repair_addresses()  # type: ignore[attr-defined]
+    except Exception as exc:  # a store that cannot be read now: the messenger still refuses such addresses
+        log.warning("could not check the stored Teams addresses: %s", exc)
+
+
 async def _close(app: web.Application) -> None:
-    """Server stop: finish loading if under way, close the pooled connector session."""
-    loader = app.get(TEAMS)
-    if isinstance(loader, TeamsLoader):
-        await loader.close(app)
+    """Server stop: close the pooled connector session."""
+    runtime = app.get(TEAMS)
+    if runtime is not None:
+        await runtime.close()  # type: ignore[attr-defined]
 
 
-def _mount(app: web.Application, coach: Coach, settings: Settings, options: dict[str, Any]) -> TeamsLoader:
-    """The endpoint and the messenger now; botbuilder (imported only when Teams is mounted, so a Slack-only
-    process never pays for it) loads in the background once the server listens (`adapters/teams/loader.py`)."""
-
-    def build() -> Any:
-        from adapters.teams.bot import SkillcoachTeamsBot
-        from adapters.teams.http import MessagesEndpoint
-        from adapters.teams.messenger import TeamsMessenger
-        from adapters.teams.runtime import TeamsRuntime
-
-        runtime = TeamsRuntime(coach, settings, **options)
-        runtime.bot = SkillcoachTeamsBot(runtime)
-        runtime.messenger = TeamsMessenger(runtime)
-        runtime.endpoint = MessagesEndpoint(runtime)
-        return runtime
+def _mount(app: web.Application, coach: Coach, settings: Settings, options: dict[str, Any]) -> None:
+    # botbuilder is imported only when Teams is mounted (a Slack-only process never pays for it)
+    from adapters.teams.bot import SkillcoachTeamsBot
+    from adapters.teams.http import MessagesEndpoint
+    from adapters.teams.messenger import TeamsMessenger
+    from adapters.teams.runtime import TeamsRuntime
 
     app_id = settings.microsoft_app_id.strip()
+    runtime = TeamsRuntime(coach, settings, **options)
+    runtime.bot = SkillcoachTeamsBot(runtime)
+    runtime.messenger = TeamsMessenger(runtime)
     noisy = logging.getLogger("msrest.serialization")  # warns on every Teams field its schema lacks
     if noisy.level == logging.NOTSET:
         noisy.setLevel(logging.ERROR)
-    loader = TeamsLoader(build)
-    app.router.add_post("/api/messages", loader.handle)
-    coach.register_messenger(loader)
-    app[TEAMS] = loader
+    app.router.add_post("/api/messages", MessagesEndpoint(runtime).handle)
+    coach.register_messenger(runtime.messenger)
+    app[TEAMS] = runtime
     if app_id:
         log.info("Teams mounted at POST /api/messages for app %s (%s); requests are JWT-checked",
                  app_id, settings.microsoft_app_type)
     else:
         log.info("Teams mounted at POST /api/messages in local development mode: no MicrosoftAppId, requests "
                  "are NOT authenticated (Bot Framework Emulator); set MicrosoftAppId for production")
-    return loader
