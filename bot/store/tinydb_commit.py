@@ -47,7 +47,12 @@ class GroupCommit:
 
     def _stopped(self, runner: asyncio.Task[None]) -> None:
         """The runner ended (the loop is shutting down, possibly before it ran at all): writes that never
-        reached a worker thread are given up, so their callers stop waiting (no shard was touched)."""
+        reached a worker thread are given up, so their callers stop waiting (no shard was touched).
+
+        A write that arrives after the runner finished but before this callback runs has started a new
+        runner: its writes are the new runner's, and are left alone."""
+        if runner is not self._runner:
+            return
         left, self._pending = self._pending, []
         for _fn, _shard, future in left:
             if not future.done():

@@ -332,3 +332,18 @@ def test_a_loop_stopping_before_a_write_ran_does_not_hang(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           cwd=str(Path(__file__).resolve().parents[2]))
     assert (done.returncode, done.stdout.strip()) == (0, "stopped"), done.stderr[-2000:]
+
+
+async def test_a_write_arriving_as_the_previous_runner_ends_is_committed(tmp_path: Path) -> None:
+    """The group runner's end is signalled by a callback that runs a moment after it finished; a write made
+    in that moment starts a new runner and must be committed, not given up with the old runner's leftovers."""
+    store = await opened(tmp_path / "db")
+    await store.put("c", "first", {"n": 1})
+    commit = store._commit
+    finished = commit._runner
+    assert finished is not None and finished.done()
+    late = asyncio.ensure_future(store.put("c", "second", {"n": 2}))
+    await asyncio.sleep(0)           # the late write is pending and a new runner has started
+    commit._stopped(finished)        # the finished runner's callback, running after the late write arrived
+    assert (await late).version == 1
+    assert (await (await opened(tmp_path / "db")).get("c", "second")).data == {"n": 2}
