@@ -1,5 +1,7 @@
 """One family of errors for everything skillcoach raises on purpose."""
 
+import asyncio
+
 
 class SkillcoachError(Exception):
     """Base of all skillcoach errors."""
@@ -27,3 +29,10 @@ class ConflictError(StoreError):
 
 class StoreUnavailable(StoreError):
     """The store cannot be reached right now; the user is asked to try again in a moment."""
+
+
+def stray_cancel() -> bool:
+    """In an `except asyncio.CancelledError`: True when nothing asked the current task to stop (the
+    cancel came from a library or a bug below it), so a long-running background loop should carry on."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() == 0

@@ -45,7 +45,7 @@ from typing import Any
 
 from bot.core import Coach
 from bot.delivery import DeliveryError
-from bot.errors import ConflictError, StoreError
+from bot.errors import ConflictError, StoreError, stray_cancel
 from bot.store.base import ADDRESSES
 from bot.types import Card, CardSection, Choice, Reply
 
@@ -407,7 +407,9 @@ async def worker_task(coach: Coach, *, interval: float = IDLE_POLL) -> None:
             if await box.run_once():
                 continue
         except asyncio.CancelledError:
-            raise
+            if not stray_cancel():
+                raise
+            log.error("outbox worker: a step was cancelled although nothing stopped the worker; carrying on")
         except Exception:
             log.exception("outbox worker failed; trying again later")
         box.wake.clear()

@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from bot.core import Coach
+from bot.errors import stray_cancel
 from bot.nudges import schedule
 from bot.nudges.fanout import start_fanout
 from bot.nudges.state import SCHEDULE_LEASE
@@ -64,7 +65,10 @@ async def worker_task(coach: Coach) -> None:
         try:
             await svc.run()
         except asyncio.CancelledError:
-            raise
+            if not stray_cancel():
+                raise
+            log.error("nudge worker: a step was cancelled although nothing stopped the worker; restarting in 1 s")
+            await asyncio.sleep(1)
         except Exception:
             log.exception("nudge worker crashed; restarting in 5 s")
             await asyncio.sleep(5)

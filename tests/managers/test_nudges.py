@@ -267,6 +267,36 @@ async def test_worker_killed_mid_fanout_then_restarted(make_coach, backend, tmp_
     await store.close()
 
 
+async def test_a_stray_cancel_inside_the_worker_does_not_stop_it(make_coach):
+    """A CancelledError raised below the worker although nothing stopped it (a library's or a store's
+    bug) restarts the worker's loop: the fan-out still finishes."""
+    coach = make_coach()
+    store = coach.store
+    real_claim = store.claim
+    strays = []
+
+    async def claim_once_cancelled(*args, **kwargs):
+        if not strays:
+            strays.append(1)
+            raise asyncio.CancelledError()
+        return await real_claim(*args, **kwargs)
+
+    store.claim = claim_once_cancelled
+    replies = await coach.handle(cmd("nudge-team", "--all", user=slack_id(ADMIN), email=ADMIN))
+    assert "*35* people" in replies[0].text
+    worker = asyncio.create_task(nudges.worker_task(coach))
+    try:
+        while not [r for r in coach.messengers["slack"].to(slack_id(ADMIN)) if r.text.startswith("Nudge finished")]:
+            assert not worker.done(), "the worker stopped"
+            await asyncio.sleep(0.01)
+    finally:
+        worker.cancel()
+        await asyncio.gather(worker, return_exceptions=True)
+    assert strays == [1]
+    delivered = nudged(coach)
+    assert len(delivered) == 35 == len(set(delivered))
+
+
 async def test_progress_for_large_teams(make_coach, directory):
     coach = make_coach()
     svc = nudges.service(coach)
