@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from adapters.teams import TEAMS
 from bot.server import COACH, create_app
 from bot.settings import Settings
 from tests.fakes.bf_connector import FakeConnector, member
@@ -56,6 +57,9 @@ class Server:
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.url = f"http://127.0.0.1:{port}"
         self._session = aiohttp.ClientSession()
+        loader = self.app.get(TEAMS)
+        if loader is not None:  # botbuilder loads in the background; the tests start once it is there
+            await loader.wait()
         return self
 
     async def stop(self) -> None:

@@ -16,7 +16,7 @@ from tests.teams.test_auth import bf_auth, claims, secured  # noqa: F401  (fixtu
 
 
 async def test_many_turns_reuse_one_session_and_connection(server, connector):
-    runtime = server.app[TEAMS]
+    runtime = await server.app[TEAMS].wait()
     for n in range(20):
         status, _ = await server.post(A.message(connector.url, member(1 + n % 3), "help"))
         assert status == 201
@@ -32,7 +32,7 @@ async def test_many_turns_reuse_one_session_and_connection(server, connector):
 
 async def test_the_session_is_closed_when_the_server_stops(settings, catalog, connector):
     srv = await Server(settings, catalog=catalog).start()
-    runtime = srv.app[TEAMS]
+    runtime = await srv.app[TEAMS].wait()
     assert (await srv.post(A.message(connector.url, member(1), "help")))[0] == 201
     address = (await srv.the_coach.store.get(ADDRESSES, "teams:aad-01")).data["address"]
     session = runtime.connectors.session()

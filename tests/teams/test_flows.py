@@ -294,7 +294,7 @@ async def test_new_chat_with_a_roster_member_and_email_lookup(server, connector)
     await server.post(A.team_members_added(connector.url, [A.BOT]))
     connector.clear()
     coach = server.the_coach
-    messenger = server.app[TEAMS].messenger
+    messenger = (await server.app[TEAMS].wait()).messenger
     assert await messenger.lookup_email("REPORT-05@example.com") == "aad-05"
     assert await messenger.lookup_email("nobody@example.com") is None
     paged = [c for c in connector.calls if c.path.endswith("/pagedmembers")]

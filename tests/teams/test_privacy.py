@@ -161,7 +161,7 @@ async def test_stored_channel_addresses_are_dropped_at_start_up(tmp_path, connec
 
 
 async def test_a_channel_address_is_never_stored_nor_used_for_proactive_messages(server, connector):
-    runtime = server.app[TEAMS]
+    runtime = await server.app[TEAMS].wait()
     user = member(5)
     bad = channel_address(user)["address"]
     await runtime.remember_address("aad-05", bad, user["email"])
