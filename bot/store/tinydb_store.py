@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 LOCK_STRIPES = 1024
+MAX_CACHED_PATHS = 65_536    # shard paths remembered (about 10 MB at most; 4,096 per collection)
 
 
 class TinyDBStore(QueueAndLeases, Store):
@@ -78,6 +79,7 @@ class TinyDBStore(QueueAndLeases, Store):
         self._locks: list[asyncio.Lock] = []
         self._queue_locks: dict[str, asyncio.Lock] = {}
         self._commit = GroupCommit()
+        self._paths: dict[tuple[str, str | None, int], Path] = {}
 
     # -- lifecycle --------------------------------------------------------------------------
     async def open(self) -> None:
@@ -140,7 +142,13 @@ class TinyDBStore(QueueAndLeases, Store):
         return self.path / kind if name is None else self.path / kind / folder_name(name)
 
     def _shard_path(self, shards: dict[str, int], kind: str, name: str | None, key: str) -> Path:
-        return self._folder(kind, name) / f"{shard_index(key, shards[kind]):04x}.json"
+        index = shard_index(key, shards[kind])
+        path = self._paths.get((kind, name, index))
+        if path is None:  # Path joins cost more than the rest of a cached read: each is made once
+            path = self._folder(kind, name) / f"{index:04x}.json"
+            if len(self._paths) < MAX_CACHED_PATHS:
+                self._paths[(kind, name, index)] = path
+        return path
 
     def _bind_loop(self) -> None:
         """Locks belong to one event loop: make a fresh set when used from a new one."""
