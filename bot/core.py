@@ -107,13 +107,17 @@ class Coach:
 
     # -- the entry point -------------------------------------------------------------------
     async def handle(self, incoming: Incoming, *, once: bool = False, retried: bool = False,
-                     deliver: Deliver | None = None) -> list[Reply]:
+                     deliver: Deliver | None = None,
+                     before: Callable[[], Awaitable[None]] | None = None) -> list[Reply]:
         """Answer one user action. Always returns at least one reply; never raises for user input.
 
         `once=True` (with `incoming.event_id`): the turn's first step is deduplication (bot/dedupe.py) —
         an event seen before is answered with nothing (an empty list); when the store's record must
         decide (a platform's retry, a shared store) it is checked at the same time as the turn's first
         reads and before anything is written. `retried`: the platform marked this delivery as a retry.
+        `before`: the adapter's own platform calls that must happen once per event and ahead of the turn
+        (the public pointer of a mention, the pressed message updated to show the choice); with `once`
+        they run only when the event is new, after the store's record said so.
 
         `deliver` (an adapter's `async deliver(replies)`, which handles its own delivery errors): on a
         store only this process writes, a turn that changes nothing but the conversation may hand its
@@ -124,13 +128,14 @@ class Coach:
         started = time.perf_counter()
         outcome = "error"
         try:
-            replies, outcome = await self._handle(incoming, once=once, retried=retried, deliver=deliver)
+            replies, outcome = await self._handle(incoming, once=once, retried=retried, deliver=deliver,
+                                                  before=before)
             return replies
         finally:
             self.metrics.turn(incoming.platform, outcome, time.perf_counter() - started)
 
-    async def _handle(self, incoming: Incoming, *, once: bool, retried: bool,
-                      deliver: Deliver | None) -> tuple[list[Reply], str]:
+    async def _handle(self, incoming: Incoming, *, once: bool, retried: bool, deliver: Deliver | None,
+                      before: Callable[[], Awaitable[None]] | None = None) -> tuple[list[Reply], str]:
         """`handle`, and the turn's outcome for the metrics."""
         if len(incoming.text) > MAX_TEXT:
             incoming = replace(incoming, text=incoming.text[:MAX_TEXT])
@@ -142,7 +147,8 @@ class Coach:
             try:
                 replies, delivered = await self._turn(incoming, once=once and bool(incoming.event_id),
                                                       retried=retried,
-                                                      deliver=None if self.store.shared else deliver)
+                                                      deliver=None if self.store.shared else deliver,
+                                                      before=before)
             except DuplicateEvent:
                 return [], "duplicate"
             except StoreError as exc:
@@ -156,7 +162,8 @@ class Coach:
         return replies or [Reply(M.HELP)], "answered"
 
     async def _turn(self, incoming: Incoming, *, once: bool = False, retried: bool = False,
-                    deliver: Deliver | None = None) -> tuple[list[Reply], bool]:
+                    deliver: Deliver | None = None,
+                    before: Callable[[], Awaitable[None]] | None = None) -> tuple[list[Reply], bool]:
         gate = None
         if once:
             event = str(incoming.event_id)
@@ -166,6 +173,11 @@ class Coach:
                 gate = asyncio.ensure_future(self.dedupe.record(incoming.platform, event))
             else:
                 self.dedupe.record_later(incoming.platform, event)
+        if before is not None:  # platform calls of a new event only: the record decides first
+            if gate is not None and not await gate:
+                raise DuplicateEvent()
+            gate = None
+            await before()
         try:
             for attempt in range(5):
                 try:

@@ -57,15 +57,6 @@ class Dedupe:
         """Whether the store's record must decide before any work (see the module's policy)."""
         return retried or self.store.shared
 
-    async def first(self, platform: str, event_id: str, *, retried: bool = False) -> bool:
-        """True if this event is new and should be handled (the whole policy, for non-turn events)."""
-        if not self.remember(platform, event_id):
-            return False
-        if self.must_wait(retried):
-            return await self.record(platform, event_id)
-        self.record_later(platform, event_id)
-        return True
-
     def record_later(self, platform: str, event_id: str) -> None:
         """Write the store's record once the current task (the work for the event) is done."""
         def write(_: Any = None) -> None:

@@ -1,10 +1,11 @@
 """The bolt listeners: Slack events, slash commands and block actions in, one `Incoming` to the core.
 
 Every listener acknowledges first and does its work in a background task (`spawn`), so Slack always
-gets its answer within 3 seconds, whatever the store does. A DM is deduplicated by the core's turn
-(`handle(once=True)`); a mention, command or press is checked with the core's one policy
-(bot/dedupe.py) before its own Slack calls (the mention's public pointer, the pressed message's
-update), so a repeat makes none of them. The replies go out through `SlackDelivery.answer`.
+gets its answer within 3 seconds, whatever the store does. Every event, command and press is
+deduplicated by the core's turn (`handle(once=True)`, bot/dedupe.py); this adapter's own Slack calls for
+an event (the mention's public pointer, the pressed message's update) are handed to the core as `before`,
+which runs them only for a new event, so a repeat makes none of them. The replies go out through
+`SlackDelivery.answer`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import logging
 import re
 from dataclasses import replace
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
@@ -104,12 +106,11 @@ class Listeners:
         bolt.action(ACTIONS["home"])(self._on_home_action)
         bolt.action(re.compile(r".*"))(self._on_unknown_action)  # last: anything else
 
-    async def _first(self, event_id: str, *, retried: bool = False) -> bool:
-        """True if this event, command or press is new and should be processed (bot/dedupe.py)."""
-        return await self.coach.dedupe.first(PLATFORM, event_id, retried=retried)
-
     # -- one turn --------------------------------------------------------------------------------
-    async def _turn(self, incoming: Incoming, channel: str, *, once: bool = False, retried: bool = False) -> None:
+    async def _turn(self, incoming: Incoming, channel: str, *, retried: bool = False,
+                    before: Callable[[], Awaitable[None]] | None = None) -> None:
+        """One turn of the core; its first step deduplicates the event (bot/dedupe.py), and `before` (this
+        adapter's own Slack calls for the event) runs only when it is new."""
         email, name = await self.directory.user_info(incoming.user_id)
         incoming = replace(incoming, email=email, name=name)
         async def deliver(replies: list[Reply]) -> None:
@@ -117,7 +118,7 @@ class Listeners:
 
         try:
             # [] when `once` finds a repeat, or when the core already handed the replies to `deliver`
-            replies = await self.coach.handle(incoming, once=once, retried=retried, deliver=deliver)
+            replies = await self.coach.handle(incoming, once=True, retried=retried, deliver=deliver, before=before)
         except Exception:  # a bug in the core must still leave the person with an answer
             log.exception("the core failed on a turn of %s", incoming.user_key)
             replies = [Reply(M.TURN_FAILED)]
@@ -145,7 +146,7 @@ class Listeners:
         self.directory.dms[user] = channel
         text = unescape(event.get("text") if isinstance(event.get("text"), str) else "")
         # the core's first step deduplicates the event (checked beside its first reads)
-        await self._turn(self._incoming(user, channel, event_id, text=text), channel, once=True, retried=retried)
+        await self._turn(self._incoming(user, channel, event_id, text=text), channel, retried=retried)
 
     async def _on_mention(self, body: dict[str, Any], request: Any) -> None:
         self.spawn(self._mention(body, retried=is_retry(request)))
@@ -156,9 +157,9 @@ class Listeners:
         user, channel, event_id = text_field(event, "user"), text_field(event, "channel"), text_field(body, "event_id")
         if not user or not channel or not event_id or event.get("bot_id"):
             return
-        if not await self._first(event_id, retried=retried):
-            return
-        if not channel.startswith("D"):
+        async def pointer() -> None:
+            if channel.startswith("D"):
+                return
             try:
                 await self.client.chat_postMessage(
                     channel=channel, text=T.MENTION.format(user=user),
@@ -166,8 +167,10 @@ class Listeners:
                 )
             except SlackApiError as exc:
                 log.warning("could not answer a mention in %s: %s", channel, field(exc.response.data, "error"))
+
         dm = await self.directory.dm_channel(user)
-        await self._turn(self._incoming(user, dm, event_id, command="grow", text=""), dm)
+        await self._turn(self._incoming(user, dm, event_id, command="grow", text=""), dm, retried=retried,
+                         before=pointer)
 
     # -- slash commands --------------------------------------------------------------------------
     async def _on_command(self, ack: Any, body: dict[str, Any]) -> None:
@@ -192,8 +195,6 @@ class Listeners:
         self.spawn(self._command(user, event_id, name, text))
 
     async def _command(self, user: str, event_id: str, name: str, text: str) -> None:
-        if not await self._first(event_id):
-            return
         dm = await self.directory.dm_channel(user)
         await self._turn(self._incoming(user, dm, event_id, command=name, text=text), dm)
 
@@ -233,13 +234,11 @@ class Listeners:
             await self._unknown(body)
             return
         event_id = self._interaction_id(body, action)
-        if not await self._first(event_id):
-            return
         channel = await self._reply_channel(body, user)
-        await self._mark_chosen(body, action.get("block_id"), label or value)
         incoming = self._incoming(user, channel, event_id, text=label or value, choice=value,
                                   prompt_id=B.prompt_of(action.get("block_id")))
-        await self._turn(incoming, channel)
+        await self._turn(incoming, channel,
+                         before=lambda: self._mark_chosen(body, action.get("block_id"), label or value))
 
     async def _on_pick(self, ack: Any) -> None:
         """Ticking a checkbox or picking in a multi-select only changes the message state; the
@@ -260,13 +259,11 @@ class Listeners:
         values = tuple(o["value"] for o in picked)
         labels = ", ".join(text_field(o, "text", "text") or o["value"] for o in picked)
         event_id = self._interaction_id(body, action)
-        if not await self._first(event_id):
-            return
         channel = await self._reply_channel(body, user)
-        await self._mark_chosen(body, block_id, labels)
         prompt_id = B.prompt_of(block_id) or text_field(action, "value")
         await self._turn(self._incoming(user, channel, event_id, text=labels, choices=values,
-                                        prompt_id=prompt_id), channel)
+                                        prompt_id=prompt_id), channel,
+                         before=lambda: self._mark_chosen(body, block_id, labels))
 
     async def _mark_chosen(self, body: dict[str, Any], block_id: Any, label: str) -> None:
         """Replace the question's buttons with the choice made, so they cannot be pressed twice."""
@@ -294,8 +291,6 @@ class Listeners:
             await self._unknown(body)
             return
         event_id = self._interaction_id(body, action)
-        if not await self._first(event_id):
-            return
         command, text = target
         dm = await self.directory.dm_channel(user)
         await self._turn(self._incoming(user, dm, event_id, command=command, text=text), dm)

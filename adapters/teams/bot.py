@@ -89,10 +89,6 @@ class SkillcoachTeamsBot(TeamsActivityHandler):
         personal = is_personal(activity)
         if not personal and submit is None and not mentions_bot(activity):
             return None  # channel chatter not addressed to the bot
-        # activity ids are unique within a conversation: the pair is the event's identity
-        if activity.id and not await self.coach.dedupe.first("teams", f"{activity.conversation.id}|{activity.id}"):
-            log.info("duplicate Teams activity %s ignored", activity.id)
-            return None
         user_id = user_id_of(activity.from_property)
         if not user_id:
             return None
@@ -113,14 +109,23 @@ class SkillcoachTeamsBot(TeamsActivityHandler):
             is_private=personal,
             email=email,
             name=name or (activity.from_property.name if activity.from_property else None),
-            event_id=activity.id,
+            # activity ids are unique within a conversation: the pair is the event's identity
+            event_id=f"{activity.conversation.id}|{activity.id}" if activity.id else None,
             address=address_of(activity) if personal else None,
             **fields,
         )
-        if (show_answer and submit is not None and activity.reply_to_id
-                and (submit.choice or submit.choices is not None)):
-            await self._show_answer(turn_context, submit)
-        replies = await self.coach.handle(incoming)
+        new_event: list[bool] = []
+
+        async def before() -> None:  # the core runs this only for an activity it has not seen before
+            new_event.append(True)
+            if (show_answer and submit is not None and activity.reply_to_id
+                    and (submit.choice or submit.choices is not None)):
+                await self._show_answer(turn_context, submit)
+
+        replies = await self.coach.handle(incoming, once=True, before=before)
+        if not new_event:
+            log.info("duplicate Teams activity %s ignored", activity.id)
+            return None
         if personal:
             await send_replies(turn_context, replies)
             return None

@@ -50,6 +50,17 @@ async def test_the_same_activity_twice_is_answered_once(server, connector):
     assert len(connector.messages()) > first
 
 
+async def test_the_same_channel_mention_twice_is_answered_once(server, connector):
+    user = member(3)
+    activity = A.channel_message(connector.url, user, "my plan")
+    assert (await server.post(activity))[0] == 201
+    private, public = len(connector.messages(personal_id(user))), connector.messages()
+    status, body = await server.post(activity)
+    assert status == 201
+    assert len(connector.messages(personal_id(user))) == private == 1
+    assert connector.messages() == public   # no second pointer in the channel, no second private answer
+
+
 async def test_welcome_on_personal_install_once(server, connector):
     user = member(2)
     assert (await server.post(A.bot_installed_personal(connector.url, user)))[0] == 201
@@ -92,9 +103,9 @@ async def test_channel_mention_is_stripped_and_answered_privately(server, connec
     coach = server.the_coach
     original = coach.handle
 
-    async def spy(incoming):
+    async def spy(incoming, **kw):
         seen.append(incoming)
-        return await original(incoming)
+        return await original(incoming, **kw)
 
     monkeypatch.setattr(coach, "handle", spy)
     user = member(3)
@@ -121,8 +132,10 @@ async def test_channel_mention_is_stripped_and_answered_privately(server, connec
 async def test_other_mentions_keep_their_names(server, connector, monkeypatch):
     seen = []
 
-    async def spy(incoming):
+    async def spy(incoming, *, before=None, **kw):
         seen.append(incoming)
+        if before is not None:  # as the core does for an activity it has not seen
+            await before()
         return [Reply("ok")]
 
     monkeypatch.setattr(server.the_coach, "handle", spy)
@@ -141,8 +154,10 @@ async def test_command_words_become_commands(server, connector, monkeypatch):
     seen = []
     coach = server.the_coach
 
-    async def spy(incoming):
+    async def spy(incoming, *, before=None, **kw):
         seen.append(incoming)
+        if before is not None:  # as the core does for an activity it has not seen
+            await before()
         return [Reply("ok")]
 
     monkeypatch.setattr(coach, "handle", spy)
@@ -171,7 +186,9 @@ async def test_card_submits_become_choices_and_the_card_is_updated(server, conne
     coach = server.the_coach
     answers = [[question(n=3)], [question("p-2", n=8)], [question("p-3", n=4, multi=True)], [Reply("thanks")]]
 
-    async def fake_handle(incoming):
+    async def fake_handle(incoming, *, before=None, **kw):
+        if before is not None:  # as the core does for an activity it has not seen
+            await before()
         seen.append(incoming)
         return answers[len(seen) - 1]
 
@@ -211,7 +228,9 @@ async def test_card_submits_become_choices_and_the_card_is_updated(server, conne
 async def test_stale_or_foreign_submits_are_passed_to_the_core(server, connector, monkeypatch):
     seen = []
 
-    async def fake_handle(incoming):
+    async def fake_handle(incoming, *, before=None, **kw):
+        if before is not None:  # as the core does for an activity it has not seen
+            await before()
         seen.append(incoming)
         return [Reply("That question has moved on.")]
 
@@ -230,7 +249,9 @@ async def test_plan_card_and_export_render_within_teams_limits(server, connector
     ), image_url="https://example.com/plan.png", kind="plan")
     export = {"profile": {"answers": ["x" * 200] * 300}}
 
-    async def fake_handle(incoming):
+    async def fake_handle(incoming, *, before=None, **kw):
+        if before is not None:  # as the core does for an activity it has not seen
+            await before()
         return [Reply(card=plan), Reply("Your data", attachment=export, attachment_name="my-data.json")]
 
     monkeypatch.setattr(server.the_coach, "handle", fake_handle)
