@@ -119,9 +119,10 @@ class Coach:
         (the public pointer of a mention, the pressed message updated to show the choice); with `once`
         they run only when the event is new, after the store's record said so.
 
-        `deliver` (an adapter's `async deliver(replies)`, which handles its own delivery errors): on a
-        store only this process writes, a turn that changes nothing but the conversation may hand its
-        replies to `deliver` while the conversation is being saved, and then returns an empty list.
+        `deliver` (an adapter's `async deliver(replies)`, which handles its own delivery errors): when
+        given, it is the one way out — every reply is handed to it and an empty list is returned; on a
+        store only this process writes, a turn that changes nothing but the conversation hands its
+        replies over while the conversation is being saved.
         Nothing can overtake that save (a user's turns run one at a time here); if it fails, the reply
         returned asks the person to try again.
         """
@@ -130,6 +131,9 @@ class Coach:
         try:
             replies, outcome = await self._handle(incoming, once=once, retried=retried, deliver=deliver,
                                                   before=before)
+            if deliver is not None and replies:  # one way out: with `deliver`, every reply goes through it
+                await deliver(replies)
+                return []
             return replies
         finally:
             self.metrics.turn(incoming.platform, outcome, time.perf_counter() - started)

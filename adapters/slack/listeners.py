@@ -116,14 +116,11 @@ class Listeners:
         async def deliver(replies: list[Reply]) -> None:
             await self.delivery.answer(channel, replies, incoming.user_key)
 
-        try:
-            # [] when `once` finds a repeat, or when the core already handed the replies to `deliver`
-            replies = await self.coach.handle(incoming, once=True, retried=retried, deliver=deliver, before=before)
+        try:  # every reply of the turn comes out through `deliver` (none for a repeat)
+            await self.coach.handle(incoming, once=True, retried=retried, deliver=deliver, before=before)
         except Exception:  # a bug in the core must still leave the person with an answer
             log.exception("the core failed on a turn of %s", incoming.user_key)
-            replies = [Reply(M.TURN_FAILED)]
-        if replies:
-            await deliver(replies)
+            await deliver([Reply(M.TURN_FAILED)])
 
     def _incoming(self, user_id: str, channel: str, event_id: str, **fields: Any) -> Incoming:
         return Incoming(

@@ -122,14 +122,21 @@ class SkillcoachTeamsBot(TeamsActivityHandler):
                     and (submit.choice or submit.choices is not None)):
                 await self._show_answer(turn_context, submit)
 
-        replies = await self.coach.handle(incoming, once=True, before=before)
+        private: list[Reply] = []
+
+        async def deliver(replies: list[Reply]) -> None:  # the one way the core's replies come out
+            if personal:
+                await send_replies(turn_context, replies)
+            else:  # sent to the person's private chat below, once the turn is done
+                private.extend(replies)
+
+        await self.coach.handle(incoming, once=True, before=before, deliver=deliver)
         if not new_event:
             log.info("duplicate Teams activity %s ignored", activity.id)
             return None
         if personal:
-            await send_replies(turn_context, replies)
             return None
-        return await self._answer_privately(turn_context, user_id, email, replies)
+        return await self._answer_privately(turn_context, user_id, email, private)
 
     async def _show_answer(self, turn_context: TurnContext, submit: Submit) -> None:
         """Replace the submitted card with a read-only copy showing the choice (no second submit)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -420,49 +421,72 @@ async def test_once_answers_a_repeated_event_with_nothing_and_stores_nothing(coa
     assert await coach.handle(Incoming("slack", "U9", command="team-skills", event_id="Ev2"), once=True) == []
 
 
-async def test_deliver_sends_replies_while_the_conversation_is_saved(coach):
-    delivered: list = []
+class SlowPuts(MemoryStore):
+    """Records when each conversation write starts and ends; writes take a moment (as on disk)."""
+
+    def __init__(self, events: list) -> None:
+        super().__init__()
+        self.events = events
+        self.fail = False
+
+    async def put(self, collection, key, data, *, version=None):
+        if collection == CONVERSATIONS:
+            self.events.append("save starts")
+        await asyncio.sleep(0.01)
+        if self.fail:
+            from bot.errors import StoreUnavailable
+
+            raise StoreUnavailable("disk gone")
+        record = await super().put(collection, key, data, version=version)
+        if collection == CONVERSATIONS:
+            self.events.append("saved")
+        return record
+
+
+async def test_deliver_is_the_one_way_out_and_sends_while_the_conversation_is_saved(catalog):
+    events: list = []
 
     async def deliver(replies):
-        delivered.append(replies)
+        events.append(("delivered", replies[0].text))
 
-    first = await coach.handle(Incoming("slack", "UD", text="hi"), deliver=deliver)
-    assert first and delivered == []          # the first turn also creates the profile: saved, then returned
-    later = await coach.handle(Incoming("slack", "UD", text="1"), deliver=deliver)
-    assert later == [] and len(delivered) == 1 and "current role" in delivered[0][0].text
+    coach = Coach(Settings(database_url="memory:"), SlowPuts(events), catalog, Directory(), dialog=Conversation())
+    assert await coach.handle(Incoming("slack", "UD", text="hi"), deliver=deliver) == []
+    # the first turn also creates the profile: saved first, then handed over
+    assert [e if isinstance(e, str) else e[0] for e in events] == ["save starts", "saved", "delivered"]
+    events.clear()
+    assert await coach.handle(Incoming("slack", "UD", text="1"), deliver=deliver) == []
+    # only the conversation changed: the replies go out while it is being written
+    assert [e if isinstance(e, str) else e[0] for e in events] == ["save starts", "delivered", "saved"]
+    assert "current role" in events[1][1]
     convo = (await coach.store.get(CONVERSATIONS, "slack:UD")).data
     assert convo["state"] == "role"           # saved as well as sent
 
 
-async def test_deliver_is_not_used_on_a_shared_store_or_when_the_save_fails(catalog):
-    class Shared(MemoryStore):
-        shared = True
-
-    class Failing(MemoryStore):
-        fail = False
-
-        async def put(self, collection, key, data, *, version=None):
-            if self.fail:
-                from bot.errors import StoreUnavailable
-
-                raise StoreUnavailable("disk gone")
-            return await super().put(collection, key, data, version=version)
-
-    delivered: list = []
+async def test_deliver_waits_for_the_save_on_a_shared_store_and_hears_when_the_save_fails(catalog):
+    events: list = []
 
     async def deliver(replies):
-        delivered.append(replies)
+        events.append(("delivered", replies[0].text))
 
-    shared = Coach(Settings(database_url="memory:"), Shared(), catalog, Directory(), dialog=Conversation())
+    class Shared(SlowPuts):
+        shared = True
+
+    shared = Coach(Settings(database_url="memory:"), Shared(events), catalog, Directory(), dialog=Conversation())
     await shared.handle(Incoming("slack", "U1", text="hi"), deliver=deliver)
-    assert await shared.handle(Incoming("slack", "U1", text="1"), deliver=deliver)
-    assert delivered == []
-    failing_store = Failing()
+    events.clear()
+    assert await shared.handle(Incoming("slack", "U1", text="1"), deliver=deliver) == []
+    assert [e if isinstance(e, str) else e[0] for e in events] == ["save starts", "saved", "delivered"]
+
+    events.clear()
+    failing_store = SlowPuts(events)
     failing = Coach(Settings(database_url="memory:"), failing_store, catalog, Directory(), dialog=Conversation())
     await failing.handle(Incoming("slack", "U1", text="hi"), deliver=deliver)
     failing_store.fail = True
-    replies = await failing.handle(Incoming("slack", "U1", text="1"), deliver=deliver)
-    assert "try again" in replies[0].text     # after the question went out, the person hears it was not kept
+    events.clear()
+    assert await failing.handle(Incoming("slack", "U1", text="1"), deliver=deliver) == []
+    delivered = [e[1] for e in events if not isinstance(e, str)]
+    assert len(delivered) == 2 and "current role" in delivered[0]
+    assert "try again" in delivered[1]     # after the question went out, the person hears it was not kept
 
 
 async def test_one_person_on_two_platforms_has_one_profile_and_forget_me_removes_every_entry(coach):

@@ -21,11 +21,15 @@ class Script:
         self.answers = list(answers)
         server.coach.handle = self.handle
 
-    async def handle(self, incoming, *, before=None, **kw):
+    async def handle(self, incoming, *, before=None, deliver=None, **kw):
         self.seen.append(incoming)
         if before is not None:  # the core runs the adapter's own calls for a new event
             await before()
-        return self.answers.pop(0) if self.answers else [Reply("ok")]
+        replies = self.answers.pop(0) if self.answers else [Reply("ok")]
+        if deliver is not None:  # and hands every reply to the adapter's `deliver`
+            await deliver(replies)
+            return []
+        return replies
 
 
 def choices(n: int) -> tuple[Choice, ...]:

@@ -132,11 +132,11 @@ async def test_channel_mention_is_stripped_and_answered_privately(server, connec
 async def test_other_mentions_keep_their_names(server, connector, monkeypatch):
     seen = []
 
-    async def spy(incoming, *, before=None, **kw):
+    async def answer(incoming):
         seen.append(incoming)
-        if before is not None:  # as the core does for an activity it has not seen
-            await before()
         return [Reply("ok")]
+
+    spy = core_stand_in(answer)
 
     monkeypatch.setattr(server.the_coach, "handle", spy)
     text = "nudge team <at>Report 02</at>   and\n<at>Report 03</at> &amp; co"
@@ -154,11 +154,11 @@ async def test_command_words_become_commands(server, connector, monkeypatch):
     seen = []
     coach = server.the_coach
 
-    async def spy(incoming, *, before=None, **kw):
+    async def answer(incoming):
         seen.append(incoming)
-        if before is not None:  # as the core does for an activity it has not seen
-            await before()
         return [Reply("ok")]
+
+    spy = core_stand_in(answer)
 
     monkeypatch.setattr(coach, "handle", spy)
     for text in ("grow", "Nudge team please update your plans", "team skills", "my plan", "forget me",
@@ -176,6 +176,22 @@ async def test_command_words_become_commands(server, connector, monkeypatch):
     ]
 
 
+def core_stand_in(answer):
+    """A stand-in for `Coach.handle` answering with `answer(incoming)`, keeping the core's contract: the
+    adapter's `before` runs (a new activity) and every reply goes out through its `deliver`."""
+
+    async def handle(incoming, *, before=None, deliver=None, **kw):
+        if before is not None:
+            await before()
+        replies = await answer(incoming)
+        if deliver is None:
+            return replies
+        await deliver(replies)
+        return []
+
+    return handle
+
+
 def question(prompt_id="p-1", n=3, multi=False):
     return Reply("What is your goal?", choices=tuple(
         Choice(f"v{i},x", f"Option {i}") for i in range(n)), multi=multi, prompt_id=prompt_id)
@@ -186,13 +202,11 @@ async def test_card_submits_become_choices_and_the_card_is_updated(server, conne
     coach = server.the_coach
     answers = [[question(n=3)], [question("p-2", n=8)], [question("p-3", n=4, multi=True)], [Reply("thanks")]]
 
-    async def fake_handle(incoming, *, before=None, **kw):
-        if before is not None:  # as the core does for an activity it has not seen
-            await before()
+    async def fake_answer(incoming):
         seen.append(incoming)
         return answers[len(seen) - 1]
 
-    monkeypatch.setattr(coach, "handle", fake_handle)
+    monkeypatch.setattr(coach, "handle", core_stand_in(fake_answer))
     user = member(1)
     await server.post(A.message(connector.url, user, "grow"))
     card_call = connector.messages()[-1]
@@ -228,13 +242,11 @@ async def test_card_submits_become_choices_and_the_card_is_updated(server, conne
 async def test_stale_or_foreign_submits_are_passed_to_the_core(server, connector, monkeypatch):
     seen = []
 
-    async def fake_handle(incoming, *, before=None, **kw):
-        if before is not None:  # as the core does for an activity it has not seen
-            await before()
+    async def fake_answer(incoming):
         seen.append(incoming)
         return [Reply("That question has moved on.")]
 
-    monkeypatch.setattr(server.the_coach, "handle", fake_handle)
+    monkeypatch.setattr(server.the_coach, "handle", core_stand_in(fake_answer))
     await server.post(A.submit(connector.url, {"choice": "old", "prompt_id": "p-old"}, "activity-x"))
     assert seen[-1].choice == "old" and seen[-1].prompt_id == "p-old"
     status, _ = await server.post(A.submit(connector.url, {"something": "else"}, "activity-y"))
@@ -249,12 +261,10 @@ async def test_plan_card_and_export_render_within_teams_limits(server, connector
     ), image_url="https://example.com/plan.png", kind="plan")
     export = {"profile": {"answers": ["x" * 200] * 300}}
 
-    async def fake_handle(incoming, *, before=None, **kw):
-        if before is not None:  # as the core does for an activity it has not seen
-            await before()
+    async def fake_answer(incoming):
         return [Reply(card=plan), Reply("Your data", attachment=export, attachment_name="my-data.json")]
 
-    monkeypatch.setattr(server.the_coach, "handle", fake_handle)
+    monkeypatch.setattr(server.the_coach, "handle", core_stand_in(fake_answer))
     await server.post(A.message(connector.url, member(1), "my plan"))
     sent = connector.messages()
     import json
