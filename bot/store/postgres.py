@@ -13,7 +13,8 @@ or double anything:
 
 A database that cannot be reached raises `StoreUnavailable` (never a raw driver or socket error); the
 pool replaces dead connections by itself, so the store works again as soon as the database is back.
-The schema is created and upgraded at `open()` (see `bot.store.migrations`).
+The schema is created and upgraded at `open()` (see `bot.store.migrations`). The work queue and
+leases are in `bot/store/postgres_queue.py`.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from bot.errors import ConfigError, ConflictError, StoreError, StoreUnavailable
-from bot.store.base import Job, QueueStats, Record, Store
+from bot.store.base import Record, Store
 from bot.store.migrations import migrate
+from bot.store.postgres_queue import PostgresQueueAndLeases
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +62,6 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{netloc[-1]}"))
 
 
-def _loads(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
-
-
 # Collections whose writes commit without waiting for the WAL flush: the conversation's place in the
 # interview (saved every turn, on the path of every answer). The version check and visibility to other
 # processes are as for every write; only after a crash of the database itself may the last fraction of
@@ -72,7 +70,7 @@ def _loads(text: str | None) -> Any:
 RELAXED_COLLECTIONS = frozenset({"conversations"})
 
 
-class PostgresStore(Store):
+class PostgresStore(PostgresQueueAndLeases, Store):
     """`Store` on PostgreSQL through an asyncpg connection pool."""
 
     shared = True
@@ -359,138 +357,6 @@ class PostgresStore(Store):
             status = await conn.execute("DELETE FROM dedupe WHERE expires_at <= $1", now)
         self._last_prune = time.monotonic()
         return int(status.split()[-1])
-
-    # -- work queue -------------------------------------------------------------------------
-    async def enqueue(self, queue: str, key: str, payload: dict[str, Any], *, due: float = 0.0) -> bool:
-        async with self._conn() as conn:
-            added = await conn.fetchval(
-                "INSERT INTO jobs (queue, key, payload, due, enqueued_at) VALUES ($1, $2, $3::jsonb, $4, $5) "
-                "ON CONFLICT (queue, key) DO NOTHING RETURNING true",
-                queue, key, json.dumps(payload), float(due), time.time(),
-            )
-        return bool(added)
-
-    async def claim(self, queue: str, worker: str, *, limit: int = 10, lease: float = 60.0,
-                    now: float | None = None) -> list[Job]:
-        if limit <= 0:
-            return []
-        now = time.time() if now is None else now
-        async with self._conn() as conn:
-            rows = await conn.fetch(
-                "WITH picked AS ("
-                " SELECT queue, key FROM jobs"
-                " WHERE queue = $1 AND NOT done AND due <= $3 AND lease_until <= $3"
-                " ORDER BY due, key LIMIT $5 FOR UPDATE SKIP LOCKED"
-                ") UPDATE jobs SET owner = $2, lease_until = $4, attempts = jobs.attempts + 1"
-                " FROM picked WHERE jobs.queue = picked.queue AND jobs.key = picked.key"
-                " RETURNING jobs.key, jobs.payload::text AS payload, jobs.attempts, jobs.due",
-                queue, worker, now, now + lease, limit,
-            )
-        jobs = [Job(queue, r["key"], json.loads(r["payload"]), r["attempts"], r["due"]) for r in rows]
-        jobs.sort(key=lambda j: (j.due, j.key))
-        return jobs
-
-    async def complete(self, queue: str, key: str, worker: str, result: dict[str, Any] | None = None) -> bool:
-        async with self._conn() as conn:
-            done = await conn.fetchval(
-                "UPDATE jobs SET done = true, result = $4::jsonb, lease_until = 0 "
-                "WHERE queue = $1 AND key = $2 AND owner = $3 AND NOT done RETURNING true",
-                queue, key, worker, None if result is None else json.dumps(result),
-            )
-        return bool(done)
-
-    async def release(self, queue: str, key: str, worker: str, *, due: float = 0.0) -> bool:
-        async with self._conn() as conn:
-            released = await conn.fetchval(
-                "UPDATE jobs SET owner = NULL, lease_until = 0, due = $4 "
-                "WHERE queue = $1 AND key = $2 AND owner = $3 AND NOT done RETURNING true",
-                queue, key, worker, float(due),
-            )
-        return bool(released)
-
-    async def job(self, queue: str, key: str) -> dict[str, Any] | None:
-        row = await self._read(
-            "fetchrow",
-            "SELECT payload::text AS payload, done, result::text AS result, attempts, due, owner, "
-            "lease_until FROM jobs WHERE queue = $1 AND key = $2",
-            queue, key,
-        )
-        return None if row is None else self._job_state(row)
-
-    async def queue_stats(self, queue: str, *, now: float | None = None) -> QueueStats:
-        """One query over the partial index of jobs not done."""
-        now = time.time() if now is None else now
-        row = await self._read(
-            "fetchrow",
-            "SELECT count(*) FILTER (WHERE lease_until <= $2) AS waiting, "
-            "count(*) FILTER (WHERE lease_until > $2) AS leased, "
-            "min(enqueued_at) FILTER (WHERE enqueued_at > 0) AS oldest "
-            "FROM jobs WHERE queue = $1 AND NOT done",
-            queue, now,
-        )
-        return QueueStats(int(row["waiting"]), int(row["leased"]), row["oldest"])
-
-    @staticmethod
-    def _job_state(row: Any) -> dict[str, Any]:
-        return {
-            "payload": json.loads(row["payload"]), "done": row["done"], "result": _loads(row["result"]),
-            "attempts": row["attempts"], "due": row["due"], "owner": row["owner"],
-            "lease_until": row["lease_until"],
-        }
-
-    async def dump_jobs(self) -> AsyncIterator[tuple[str, str, dict[str, Any]]]:
-        """Every job as (queue, key, state) — for `skillcoach db copy`."""
-        rows = await self._read(
-            "fetch",
-            "SELECT queue, key, payload::text AS payload, done, result::text AS result, attempts, due, "
-            "owner, lease_until FROM jobs ORDER BY queue, key",
-        )
-        for row in rows:
-            yield row["queue"], row["key"], self._job_state(row)
-
-    async def load_job(self, queue: str, key: str, state: dict[str, Any]) -> None:
-        """Write one job exactly as given (state as returned by `job()`), replacing any with that key."""
-        async with self._conn() as conn:
-            await conn.execute(
-                "INSERT INTO jobs (queue, key, payload, done, result, attempts, due, owner, lease_until) "
-                "VALUES ($1, $2, $3::jsonb, $4, $5::jsonb, $6, $7, $8, $9) "
-                "ON CONFLICT (queue, key) DO UPDATE SET payload = EXCLUDED.payload, done = EXCLUDED.done, "
-                "result = EXCLUDED.result, attempts = EXCLUDED.attempts, due = EXCLUDED.due, "
-                "owner = EXCLUDED.owner, lease_until = EXCLUDED.lease_until",
-                queue, key, json.dumps(state.get("payload") or {}), bool(state.get("done")),
-                None if state.get("result") is None else json.dumps(state["result"]),
-                int(state.get("attempts") or 0), float(state.get("due") or 0.0), state.get("owner"),
-                float(state.get("lease_until") or 0.0),
-            )
-
-    async def count_jobs(self) -> int:
-        return int(await self._read("fetchval", "SELECT count(*) FROM jobs"))
-
-    # -- leases -----------------------------------------------------------------------------
-    async def try_lease(self, name: str, owner: str, ttl: float, *, now: float | None = None) -> bool:
-        now = time.time() if now is None else now
-        async with self._conn() as conn:
-            held = await conn.fetchval(
-                "INSERT INTO leases (name, owner, until) VALUES ($1, $2, $3) "
-                "ON CONFLICT (name) DO UPDATE SET owner = EXCLUDED.owner, until = EXCLUDED.until "
-                "WHERE leases.owner = EXCLUDED.owner OR leases.until <= $4 RETURNING true",
-                name, owner, now + ttl, now,
-            )
-        return bool(held)
-
-    async def dump_leases(self) -> AsyncIterator[tuple[str, str, float]]:
-        """Every lease as (name, owner, until) — for `skillcoach db copy`."""
-        rows = await self._read("fetch", "SELECT name, owner, until FROM leases ORDER BY name")
-        for row in rows:
-            yield row["name"], row["owner"], row["until"]
-
-    async def load_lease(self, name: str, owner: str, until: float) -> None:
-        async with self._conn() as conn:
-            await conn.execute(
-                "INSERT INTO leases (name, owner, until) VALUES ($1, $2, $3) "
-                "ON CONFLICT (name) DO UPDATE SET owner = EXCLUDED.owner, until = EXCLUDED.until",
-                name, owner, float(until),
-            )
 
     # -- tests and admin --------------------------------------------------------------------
     async def truncate(self) -> None:
