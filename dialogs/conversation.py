@@ -20,6 +20,7 @@ from bot.matching import normalise
 from bot.plans import mark_done, plan_reply
 from bot.types import Choice, Incoming
 from dialogs import interview as I
+from dialogs import roles as R
 from dialogs import plan_flow as P
 from dialogs.engine import Flow, Step
 from dialogs.states import INTERVIEW_STATES, S
@@ -252,10 +253,10 @@ CONVERSATION = Flow(
     S,
     {
         S.WELCOME: Step(I.ask_welcome, I.answer_welcome),
-        S.ROLE: Step(I.ask_role, I.answer_role),
-        S.ROLE_CONFIRM: Step(I.ask_role_confirm, I.answer_role_confirm),
-        S.ROLE_PICK: Step(I.ask_role_pick, I.answer_role_pick),
-        S.ROLE_FIELD: Step(I.ask_role_field, I.answer_role_field),
+        S.ROLE: Step(R.ask_role, R.answer_role),
+        S.ROLE_CONFIRM: Step(R.ask_role_confirm, R.answer_role_confirm),
+        S.ROLE_PICK: Step(R.ask_role_pick, R.answer_role_pick),
+        S.ROLE_FIELD: Step(R.ask_role_field, R.answer_role_field),
         S.TENURE: Step(I.ask_tenure, I.answer_tenure),
         S.SKILLS: Step(I.ask_skills, I.answer_skills),
         S.GOAL: Step(I.ask_goal, I.answer_goal),
@@ -263,10 +264,10 @@ CONVERSATION = Flow(
         S.UNSURE_2: Step(I.ask_unsure_2, I.answer_unsure_2),
         S.UNSURE_3: Step(I.ask_unsure_3, I.answer_unsure_3),
         S.UNSURE_RESULT: Step(I.ask_unsure_result, I.answer_unsure_result),
-        S.TARGET: Step(I.ask_target, I.answer_target),
-        S.TARGET_CONFIRM: Step(I.ask_target_confirm, I.answer_target_confirm),
-        S.TARGET_PICK: Step(I.ask_target_pick, I.answer_target_pick),
-        S.TARGET_FIELD: Step(I.ask_target_field, I.answer_target_field),
+        S.TARGET: Step(R.ask_target, R.answer_target),
+        S.TARGET_CONFIRM: Step(R.ask_target_confirm, R.answer_target_confirm),
+        S.TARGET_PICK: Step(R.ask_target_pick, R.answer_target_pick),
+        S.TARGET_FIELD: Step(R.ask_target_field, R.answer_target_field),
         S.HOURS: Step(I.ask_hours, I.answer_hours),
         S.PREFS: Step(I.ask_prefs, I.answer_prefs),
         S.CONSENT: Step(I.ask_consent, I.answer_consent),
