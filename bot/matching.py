@@ -322,8 +322,33 @@ _YES_WORDS = {normalise(w) for w in _YES_WORDS}
 _NONE_WORDS = {normalise(w) for w in _NONE_WORDS}
 
 
-def is_yes(text: str) -> bool:
-    return normalise(text).rstrip("!. ") in _YES_WORDS
+_YES_OPENERS = frozenset("yes y yeah yep yup sure ok okay correct right exactly absolutely definitely".split())
+_YES_FILLER = frozenset("that thats s is it its me one the this right correct exactly please thanks thank you "
+                        "i am im m".split())
+
+
+def says_yes(text: str) -> bool:
+    """A yes: one of the yes words ("yes", "sure", "let's go"), or a yes in a few more words ("yes that is
+    me", "yep, that's right", "correct, that one")."""
+    if normalise(text).rstrip("!. ") in _YES_WORDS:
+        return True
+    words = re.findall(r"[a-z]+", normalise(text))
+    if not words:
+        return False
+    opens = words[0] in _YES_OPENERS or words[:2] == ["that", "is"] or words[:2] == ["that", "s"]
+    return opens and all(w in _YES_FILLER or w in _YES_OPENERS for w in words[1:])
+
+
+_NO_OPENERS = frozenset("no n nope nah not".split())
+_NO_FILLER = frozenset("really thanks thank you i d rather would not that s it is isn t me".split())
+
+
+def says_no(text: str) -> bool:
+    """A no, in one word or a few: "no", "nope", "not really", "no thanks", "no, I'd rather not"."""
+    if normalise(text).rstrip("!. ") in _NO_WORDS:
+        return True
+    words = re.findall(r"[a-z]+", normalise(text))
+    return bool(words) and words[0] in _NO_OPENERS and all(w in _NO_FILLER or w in _NO_OPENERS for w in words[1:])
 
 
 def is_none(text: str) -> bool:
@@ -343,9 +368,9 @@ def pick_choice(text: str, choices: list[Choice] | tuple[Choice, ...]) -> Choice
         if key in (normalise(c.label), normalise(c.value)):
             return c
     values = {c.value: c for c in choices}
-    if key in _YES_WORDS and "yes" in values:
+    if "yes" in values and says_yes(raw):
         return values["yes"]
-    if key in _NO_WORDS and "no" in values:
+    if "no" in values and says_no(raw):
         return values["no"]
     labels = [normalise(c.label) for c in choices]
     scored = process.extract(key, labels, scorer=fuzz.WRatio, limit=2)

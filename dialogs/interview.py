@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from bot import messages as M
 from bot.context import Ctx
-from bot.matching import is_none, is_yes, normalise
+from bot.matching import is_none, normalise, says_no, says_yes
 from bot.plans import make_plan
 from bot.recommend import RoleRef
 from bot.types import Choice, Incoming
-from dialogs.parsing import hours_from_text, parse_goal, recommend_path, says_no, says_yes, tenure_from_text
+from dialogs.parsing import hours_from_text, parse_goal, recommend_path, tenure_from_text
 from dialogs.roles import match_role
 from dialogs.states import S
 
@@ -32,7 +32,7 @@ def ask_welcome(ctx: Ctx) -> None:
 
 def answer_welcome(ctx: Ctx, inc: Incoming) -> S | None:
     choice = ctx.chosen()
-    if choice is None and inc.choice is None and is_yes(inc.text):
+    if choice is None and inc.choice is None and says_yes(inc.text):
         return S.ROLE  # "yes", "ok", "sure" to "Shall we start?"
     if choice is None:
         # a first message that is not an answer ("hi") gets the welcome again
@@ -186,7 +186,7 @@ def answer_unsure_result(ctx: Ctx, inc: Incoming) -> S:
     offered = ctx.open_choices()
     if choice is None and inc.choice is None and len(offered) == 2:
         # "Shall we go with that?": yes takes the path suggested (the first choice), no the other one
-        if is_yes(inc.text) or says_yes(inc.text):
+        if says_yes(inc.text):
             choice = offered[0]
         elif says_no(inc.text):
             choice = offered[1]

@@ -19,30 +19,6 @@ _NOT_JOB_WORDS = frozenset("""
 """.split())
 
 
-_YES_OPENERS = frozenset("yes y yeah yep yup sure ok okay correct right exactly absolutely definitely".split())
-_YES_FILLER = frozenset("that thats s is it its me one the this right correct exactly please thanks thank you "
-                        "i am im m".split())
-
-
-def says_yes(text: str) -> bool:
-    """A yes in a few more words: "yes that is me", "yep, that's right", "correct, that one"."""
-    words = re.findall(r"[a-z]+", normalise(text))
-    if not words:
-        return False
-    opens = words[0] in _YES_OPENERS or words[:2] == ["that", "is"] or words[:2] == ["that", "s"]
-    return opens and all(w in _YES_FILLER or w in _YES_OPENERS for w in words[1:])
-
-
-_NO_OPENERS = frozenset("no n nope nah not".split())
-_NO_FILLER = frozenset("really thanks thank you i d rather would not that s it is isn t me".split())
-
-
-def says_no(text: str) -> bool:
-    """A no, in one word or a few: "no", "nope", "not really", "no thanks", "no, I'd rather not"."""
-    words = re.findall(r"[a-z]+", normalise(text))
-    return bool(words) and words[0] in _NO_OPENERS and all(w in _NO_FILLER or w in _NO_OPENERS for w in words[1:])
-
-
 def usable_role_text(text: str) -> bool:
     """Enough to look a role up: at least one word that could name a job ("a", "?", "yes", "3-5 years" or
     "about 4 hours" cannot)."""

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from bot import messages as M
 from bot.context import Ctx
-from bot.matching import PLAUSIBLE, is_confident, is_none, is_yes
+from bot.matching import PLAUSIBLE, is_confident, is_none, says_yes
 from bot.recommend import RoleRef, is_senior, role_noun
 from bot.types import Choice, Incoming
-from dialogs.parsing import says_yes, usable_role_text
+from dialogs.parsing import usable_role_text
 from dialogs.states import S
 
 
@@ -139,7 +139,7 @@ def _answer_confirm(ctx: Ctx, inc: Incoming, which: str, ask_again: S, done: S) 
         choice = Choice("yes", "")
     if choice is None:
         # typing another role instead of yes/no is an answer too
-        if inc.choice is None and usable_role_text(inc.text) and not is_yes(inc.text):
+        if inc.choice is None and usable_role_text(inc.text) and not says_yes(inc.text):
             return match_role(ctx, inc.text, which)
         ctx.didnt_get()
         return S.ROLE_CONFIRM if which == "role" else S.TARGET_CONFIRM
@@ -160,7 +160,7 @@ def _answer_pick(ctx: Ctx, inc: Incoming, which: str, done: S) -> S:
     choice = ctx.chosen()
     catalog = ctx.coach.catalog
     candidates = ctx.data.get(f"{which}_candidates") or []
-    yes = choice is None and inc.choice is None and (is_yes(inc.text) or says_yes(inc.text))
+    yes = choice is None and inc.choice is None and says_yes(inc.text)
     if yes and len(candidates) == 1:
         choice = Choice(candidates[0], "")          # "yes" to the one role offered
     elif choice is None and inc.choice is None and is_none(inc.text):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.matching import is_confident, pick_choice, pick_many, split_list
+from bot.matching import is_confident, pick_choice, pick_many, says_no, says_yes, split_list
 from bot.recommend import Recommender, RoleRef
 from bot.types import Choice
 from dialogs.parsing import parse_goal, recommend_path
@@ -71,6 +71,18 @@ def test_pick_choice():
     yes_no = [Choice("yes", "Yes, that's me"), Choice("no", "No, something else")]
     assert pick_choice("yep", yes_no).value == "yes"
     assert pick_choice("nope", yes_no).value == "no"
+    # the same yes / no everywhere: a yes or no in a few more words picks it too
+    assert pick_choice("yes, that is me", yes_no).value == "yes"
+    assert pick_choice("no, I'd rather not", yes_no).value == "no"
+
+
+def test_one_yes_and_one_no_for_every_question():
+    for text in ("yes", "Sure!", "let's go", "yep, that's right", "correct, that one", "yes that is me"):
+        assert says_yes(text) and not says_no(text), text
+    for text in ("no", "Nope.", "not really", "no thanks", "no, I'd rather not"):
+        assert says_no(text) and not says_yes(text), text
+    for text in ("yes and no", "nurse", "I'm not sure", ""):
+        assert not says_yes(text) and not says_no(text), text
 
 
 def test_pick_many():
