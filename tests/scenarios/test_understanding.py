@@ -35,6 +35,15 @@ async def at_role_question(chat: Chat) -> None:
     await chat.press("start")
 
 
+async def journalist_not_sure(chat: Chat) -> None:
+    """From the role question: a journalist of less than a year, who writes, not sure of the goal."""
+    await chat.send("journalist")
+    await chat.press("yes")
+    await chat.press("Less than a year")
+    await chat.send("writing")
+    await chat.press("Not sure")
+
+
 async def convo(coach: Coach, chat: Chat) -> dict:
     return (await coach.store.get(CONVERSATIONS, chat.key)).data
 
@@ -120,11 +129,7 @@ async def test_the_difference_is_explained_once_on_the_unsure_path():
     await chat.send("hi")
     await chat.press("explain")
     await chat.press("start")
-    await chat.send("journalist")
-    await chat.press("yes")
-    await chat.press("Less than a year")
-    await chat.send("writing")
-    await chat.press("Not sure")
+    await journalist_not_sure(chat)
     assert "three quick questions" in chat.texts() and "Reskilling" not in chat.texts()
 
 
@@ -255,11 +260,7 @@ async def test_yes_or_no_to_the_suggested_path(text, goal, state):
     coach = make_coach()
     chat = Chat(coach)
     await at_role_question(chat)
-    await chat.send("journalist")
-    await chat.press("yes")
-    await chat.press("Less than a year")
-    await chat.send("writing")
-    await chat.press("Not sure")
+    await journalist_not_sure(chat)
     for answer in ("Yes, mostly", "The same kind of work, at a higher level", "Not really"):
         await chat.press(answer)
     assert "I'd suggest *upskilling*" in chat.texts()
