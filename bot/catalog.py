@@ -11,7 +11,10 @@ own folders with SKILLCOACH_CATALOG, and an entry with an id already loaded repl
     learning.yaml    learning:  [{id, title, provider, type, hours, skills: [skill ids], url, cost,
                                   families: [family ids] (optional: offered only in those fields' plans),
                                   roles: [role ids] (optional: made for those roles: offered only in their
-                                  plans, and before other options of their kind there)}]
+                                  plans, and before other options of their kind there),
+                                  entry: true (optional: a route into the role, such as the licence or
+                                  qualification people in it already hold: offered only to someone moving
+                                  into a role, not to someone growing in theirs)}]
 
 Any file may hold any of the four lists; files are read in name order. A file is YAML (`.yaml`, `.yml`)
 or JSON (`.json`) of the same shape: `skillcoach catalog import` writes JSON, which reads in a fraction of
@@ -46,7 +49,7 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser
 SUFFIXES = (".yaml", ".yml", ".json")
 IMPORT_MARKER = ".skillcoach-import.json"  # in a folder written by `skillcoach catalog import`
 INDEX_DIR = ".index"                       # its stored parse results and matching indexes
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2
 KEEP_CACHED = 6  # catalogs (sets of folders) kept in the user's cache folder, the most recent ones
 log = logging.getLogger("skillcoach.catalog")
 LEARNING_TYPES = ("course", "certification", "book", "workshop", "practice", "community", "program")
@@ -115,6 +118,8 @@ class LearningOption(_Entry):
     cost: Literal["free", "paid", "employer", ""] = ""
     families: list[str] = Field(default_factory=list)  # offered only in these fields' plans (empty: any)
     roles: list[str] = Field(default_factory=list)  # made for these roles: their plans only, first of its kind
+    entry: bool = False  # a route into the field's roles (a licence or qualification people in them hold):
+    # offered to someone moving into a role, never to someone growing in the role they have
 
 
 _KINDS: dict[str, type[_Entry]] = {

@@ -18,22 +18,24 @@ class PlanOption:
     url: str = ""
 
 
-def fitting_options(catalog: Catalog, skill: str, role_id: str | None, family: str | None) -> list[LearningOption]:
+def fitting_options(catalog: Catalog, skill: str, role_id: str | None, family: str | None, *,
+                    joining: bool = False) -> list[LearningOption]:
     """The catalog's ways to learn a skill that suit the role aimed at: an option made for particular fields
     only in their plans, one made for particular roles only in those roles' plans (a role the catalog does not
-    have gets none of those)."""
+    have gets none of those), and a route into the role (`entry`) only for someone `joining` it."""
     return [o for o in catalog.options_for(skill)
-            if (not o.families or family in o.families) and (not o.roles or role_id in o.roles)]
+            if (not o.families or family in o.families) and (not o.roles or role_id in o.roles)
+            and (joining or not o.entry)]
 
 
 def choose_options(catalog: Catalog, skill: str, prefs: list[str], used: set[str], role_id: str | None,
-                   family: str | None, later: list[str]) -> list[PlanOption]:
+                   family: str | None, later: list[str], *, joining: bool = False) -> list[PlanOption]:
     """One or two ways to learn a skill: the kinds the person prefers first (a course before a practice project
     for someone who likes courses), and among them one made for their role, then free or employer-paid before
     paid, short first. An option already listed under an earlier skill of the plan (`used`) is not listed again, and one
     that is the last way left to learn a later skill of the plan (`later`) is left for it; only a skill whose
     every way to learn it is already listed names the best of those again (the plan's hours count it once)."""
-    fitting = fitting_options(catalog, skill, role_id, family)
+    fitting = fitting_options(catalog, skill, role_id, family, joining=joining)
     options = [o for o in fitting if o.id not in used]
     again = not options  # every way to learn it is listed under an earlier skill: name the best of them again
     if again:
@@ -52,7 +54,8 @@ def choose_options(catalog: Catalog, skill: str, prefs: list[str], used: set[str
         """Options that are the only one left for some later skill once `taken` are listed."""
         out: set[str] = set()
         for other in later:
-            left = [o.id for o in fitting_options(catalog, other, role_id, family) if o.id not in taken]
+            left = [o.id for o in fitting_options(catalog, other, role_id, family, joining=joining)
+                    if o.id not in taken]
             if len(left) == 1:
                 out.add(left[0])
         return out

@@ -320,15 +320,15 @@ class Recommender:
             reason="; ".join(reasons),
             importance=weight,
             trending=trending,
-            options=self._options(skill, prefs, used or set(), aim, later or []),
+            options=self._options(skill, prefs, used or set(), aim, later or [], joining=reskill),
         )
 
-    def fitting_options(self, skill: str, aim: RoleRef) -> list[LearningOption]:
-        return fitting_options(self.catalog, skill, aim.id, aim.family)
+    def fitting_options(self, skill: str, aim: RoleRef, *, joining: bool = False) -> list[LearningOption]:
+        return fitting_options(self.catalog, skill, aim.id, aim.family, joining=joining)
 
     def _options(self, skill: str, prefs: list[str], used: set[str], aim: RoleRef,
-                 later: list[str] | None = None) -> list[PlanOption]:
-        return choose_options(self.catalog, skill, prefs, used, aim.id, aim.family, later or [])
+                 later: list[str] | None = None, *, joining: bool = False) -> list[PlanOption]:
+        return choose_options(self.catalog, skill, prefs, used, aim.id, aim.family, later or [], joining=joining)
 
     def _strengths(self, current: RoleRef, have: list[str], target_weights: dict[str, int]) -> list[str]:
         """Skills that carry over: shared with the new role first, then broadly transferable ones."""

@@ -203,3 +203,17 @@ def test_advise_tells_a_mobile_developer_to_start_with_kotlin_and_an_embedded_en
         i = next(n for n, line in enumerate(lines) if skill in line)
         assert lines[i + 1].strip().startswith(start), lines[i:i + 3]
         assert "Technical foundations for product people" not in out.stdout
+
+
+def test_a_route_into_a_role_is_offered_to_people_joining_it_not_to_people_already_in_it(rec):
+    """Teacher training towards QTS is for someone becoming a teacher: a new primary teacher growing in the
+    job (who holds it) is never offered it; a teaching assistant moving into primary teaching is."""
+    entry = {o.id for o in rec.catalog.learning.values() if o.entry}
+    assert "edu-qts-pgce" in entry
+    for role in rec.catalog.roles.values():   # nobody growing in their own role is offered a route into it
+        for tenure in ("lt1", "5plus"):
+            plan = rec.plan(_ref(rec, role.id), [], "grow", tenure=tenure)
+            assert [o.id for ps in plan.skills for o in ps.options if o.id in entry] == [], (role.id, tenure)
+    joining = rec.plan(_ref(rec, "teaching-assistant"), [], "switch", _ref(rec, "primary-teacher"),
+                       prefs=["courses"])
+    assert "edu-qts-pgce" in [o.id for ps in joining.skills for o in ps.options]
