@@ -2,7 +2,8 @@
 introduction expiry, team report snapshots, the outbox of waiting proactive messages.
 
 Stopping (`stop_background`, called by bot/lifecycle.py on SIGTERM before the server's cleanup): the
-schedule, the org watcher and the expiry task are cancelled at once (they only start new work); the nudge
+schedule, the org watcher, the expiry and snapshot tasks and the outbox worker are cancelled at once (they
+only start new work; an outbox send already running is awaited, as are the nudges'); the nudge
 worker claims nothing more and finishes the nudges in flight for up to the time it is given, then is
 cancelled; a reserve-and-send step already running is awaited; every nudge job it still holds is given
 back to the queue (due as before), so the next process sends it at once instead of after the lease.
@@ -33,8 +34,10 @@ BACKGROUND = web.AppKey("background_tasks", dict)
 
 
 def _name(factory) -> str:
+    """A task's name: its module and function ("bot.nudges.service.worker_task"); two modules have a
+    `worker_task`, and stopping tells them apart by this name."""
     inner = getattr(factory, "func", factory)  # functools.partial
-    return getattr(inner, "__name__", "task")
+    return f"{getattr(inner, '__module__', '')}.{getattr(inner, '__name__', 'task')}"
 
 
 def attach_background(app: web.Application, coach) -> None:
@@ -61,7 +64,7 @@ async def stop_background(app: web.Application, coach, budget: float) -> dict[st
     """Stop the background work within `budget` seconds; returns what happened to the nudges in hand."""
     deadline = time.monotonic() + budget
     tasks = app.get(BACKGROUND) or {}
-    worker = [t for t, name in tasks.items() if name == worker_task.__name__]
+    worker = [t for t, name in tasks.items() if name == _name(worker_task)]
     await _cancel([t for t in tasks if t not in worker])
 
     svc = service(coach)
@@ -74,8 +77,9 @@ async def stop_background(app: web.Application, coach, budget: float) -> dict[st
             log.warning("stopping: %d nudge(s) still in flight after %.1f s; giving them back to the queue",
                         len(svc.held), budget * 0.7)
         await _cancel(worker)
-    if svc.sending:  # shielded sends still running: let them finish, so none is left half done
-        await asyncio.wait(list(svc.sending), timeout=max(0.1, deadline - time.monotonic()))
+    sending = list(svc.sending) + list(outbox.service(coach).sending)
+    if sending:  # shielded sends (nudges, the outbox) still running: let them finish, none left half done
+        await asyncio.wait(sending, timeout=max(0.1, deadline - time.monotonic()))
     finishing = list(getattr(svc, "_finishing", ()))  # results being recorded and jobs completed
     if finishing:
         await asyncio.wait(finishing, timeout=max(0.1, deadline - time.monotonic()))

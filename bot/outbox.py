@@ -272,6 +272,7 @@ class Outbox:
                     self.rates[name.strip()] = float(value)
         self.buckets: dict[str, TokenBucket] = {}
         self.wake = asyncio.Event()
+        self.sending: set[asyncio.Future[Any]] = set()   # shielded sends running now (a stop waits for them)
         self._swept = coach.clock()   # the first sweep an hour after start, not during it
 
     def bucket(self, name: str) -> TokenBucket:
@@ -345,9 +346,12 @@ class Outbox:
         replies += [Prerendered(r["message"], r["plain"]) for r in payload.get("rendered") or []]
         await self.bucket(platform).acquire()
         try:
-            outcome = await asyncio.shield(send_once(
+            send = asyncio.ensure_future(send_once(
                 coach, job.key, platform, user_id, replies, holder=self.worker_id, queued_at=payload.get("queued_at"),
                 address=payload.get("address"), posted=frozenset(payload.get("skip") or ())))
+            self.sending.add(send)
+            send.add_done_callback(self.sending.discard)
+            outcome = await asyncio.shield(send)
         except Busy as busy:
             await store.release(QUEUE, job.key, self.worker_id, due=busy.until)
             return
