@@ -36,6 +36,35 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
+async def _alive(session: aiohttp.ClientSession, base: str, proc: subprocess.Popen, log: Path,
+                 deadline: float) -> None:
+    """Poll /healthz until it answers 200 (the process must stay up meanwhile)."""
+    while True:
+        assert proc.poll() is None, log.read_text()
+        try:
+            async with session.get(base + "/healthz") as r:
+                assert r.status == 200
+                return
+        except aiohttp.ClientConnectionError:
+            assert time.monotonic() < deadline, log.read_text()
+            await asyncio.sleep(0.01)
+
+
+async def _ready(session: aiohttp.ClientSession, base: str, log: Path, deadline: float) -> list[dict]:
+    """Poll /readyz until it answers 200 {"ready": true}; the 503 bodies seen before that."""
+    not_ready: list[dict] = []
+    while True:
+        async with session.get(base + "/readyz") as r:
+            body = await r.json()
+            if r.status == 200:
+                assert body == {"ready": True}
+                return not_ready
+            assert r.status == 503
+            not_ready.append(body)
+        assert time.monotonic() < deadline, log.read_text()
+        await asyncio.sleep(0.01)
+
+
 async def test_alive_before_the_indexes_are_loaded_and_ready_once_they_are(tmp_path: Path) -> None:
     port = _port()
     log = tmp_path / "serve.log"
@@ -43,29 +72,11 @@ async def test_alive_before_the_indexes_are_loaded_and_ready_once_they_are(tmp_p
         proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
                                 env=_env(tmp_path), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=err)
     base = f"http://127.0.0.1:{port}"
-    not_ready: list[dict] = []
     try:
         async with aiohttp.ClientSession() as session:
             deadline = time.monotonic() + 60
-            while True:
-                assert proc.poll() is None, log.read_text()
-                try:
-                    async with session.get(base + "/healthz") as r:
-                        assert r.status == 200
-                        break
-                except aiohttp.ClientConnectionError:
-                    assert time.monotonic() < deadline, log.read_text()
-                    await asyncio.sleep(0.01)
-            while True:
-                async with session.get(base + "/readyz") as r:
-                    body = await r.json()
-                    if r.status == 200:
-                        assert body == {"ready": True}
-                        break
-                    assert r.status == 503
-                    not_ready.append(body)
-                assert time.monotonic() < deadline, log.read_text()
-                await asyncio.sleep(0.01)
+            await _alive(session, base, proc, log, deadline)
+            not_ready = await _ready(session, base, log, deadline)
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(30)
@@ -89,33 +100,17 @@ async def test_a_teams_message_sent_as_soon_as_the_port_opens_waits_for_botbuild
                                 stderr=err)
     base = f"http://127.0.0.1:{port}"
     loading = {"catalog": "matching indexes loading", "teams": "loading the Teams adapter"}
-    not_ready: list[dict] = []
     try:
         async with aiohttp.ClientSession() as session:
             deadline = time.monotonic() + 60
-            while True:
-                assert proc.poll() is None, log.read_text()
-                try:
-                    async with session.get(base + "/healthz") as r:
-                        assert r.status == 200
-                        break
-                except aiohttp.ClientConnectionError:
-                    assert time.monotonic() < deadline, log.read_text()
-                    await asyncio.sleep(0.01)
+            await _alive(session, base, proc, log, deadline)
             async with session.get(base + "/readyz") as r:
                 first = (r.status, await r.json())
             activity = A.message(connector.url, member(1), "help")
             async with session.post(base + "/api/messages", data=json.dumps(activity).encode(),
                                     headers={"Content-Type": "application/json"}) as r:
                 status = r.status
-            while True:
-                async with session.get(base + "/readyz") as r:
-                    body = await r.json()
-                    if r.status == 200:
-                        break
-                    not_ready.append(body)
-                assert time.monotonic() < deadline, log.read_text()
-                await asyncio.sleep(0.01)
+            not_ready = await _ready(session, base, log, deadline)
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(30)
