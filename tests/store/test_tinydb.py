@@ -214,29 +214,32 @@ def test_a_killed_writer_leaves_old_or_new_records(db_path: Path) -> None:
     rng = random.Random()
     acked: dict[str, int] = {f"k{i:02d}": 0 for i in range(12)}
     for _round in range(6):
-        child = subprocess.Popen([sys.executable, "-c", CHILD, str(db_path)], stdout=subprocess.PIPE, text=True)
-        assert child.stdout.readline().strip() == "ready"
-        time.sleep(rng.uniform(0.02, 0.3))
-        child.send_signal(signal.SIGKILL)
-        out, _ = child.communicate(timeout=30)
-        for line in out.splitlines():
-            assert len(line.split()) == 2, f"unexpected line {line!r} from the writer"
-            key, n = line.split()
-            acked[key] = int(n)
-
-        files = sorted((db_path / "records" / "c").glob("*.json"))
-        assert files
-        for path in files:
-            storage = AtomicJSONStorage(path)
-            assert storage.read() is not None  # every shard loads
-
-        stored = asyncio.run(_read_all(db_path, list(acked)))
+        stored = _kill_a_writer(CHILD, db_path, acked, rng.uniform(0.02, 0.3))
         ahead = [key for key in acked if stored[key] != acked[key]]
         for key in ahead:  # at most the one write in flight, and only as its new value
             assert stored[key] == acked[key] + 1, (key, stored[key], acked[key])
         assert len(ahead) <= 1
         acked.update(stored)
         assert not list(db_path.rglob("*.tmp"))  # unfinished writes of the dead child were removed
+
+
+def _kill_a_writer(code: str, db_path: Path, acked: dict[str, int], after: float) -> dict[str, int]:
+    """Start a writer child, SIGKILL it `after` seconds into its writes; note in `acked` the last value of each
+    key it reported written; check every shard file still loads; the values stored now."""
+    child = subprocess.Popen([sys.executable, "-c", code, str(db_path)], stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "ready"
+    time.sleep(after)
+    child.send_signal(signal.SIGKILL)
+    out, _ = child.communicate(timeout=30)
+    for line in out.splitlines():
+        assert len(line.split()) == 2, f"unexpected line {line!r} from the writer"
+        key, n = line.split()
+        acked[key] = int(n)
+    files = sorted((db_path / "records" / "c").glob("*.json"))
+    assert files
+    for path in files:
+        assert AtomicJSONStorage(path).read() is not None  # every shard loads
+    return asyncio.run(_read_all(db_path, list(acked)))
 
 
 async def _read_all(path: Path, keys: list[str]) -> dict[str, int]:
@@ -282,21 +285,7 @@ def test_a_killed_process_with_grouped_writes_leaves_old_or_new_records(db_path:
     rng = random.Random()
     acked: dict[str, int] = {f"k{i:02d}": 0 for i in range(8)}
     for _round in range(5):
-        child = subprocess.Popen([sys.executable, "-c", CONCURRENT_CHILD, str(db_path)], stdout=subprocess.PIPE,
-                                 text=True)
-        assert child.stdout.readline().strip() == "ready"
-        time.sleep(rng.uniform(0.05, 0.3))
-        child.send_signal(signal.SIGKILL)
-        out, _ = child.communicate(timeout=30)
-        for line in out.splitlines():
-            assert len(line.split()) == 2, f"unexpected line {line!r} from the writer"
-            key, n = line.split()
-            acked[key] = int(n)
-
-        for path in sorted((db_path / "records" / "c").glob("*.json")):
-            assert AtomicJSONStorage(path).read() is not None  # every shard loads
-
-        stored = asyncio.run(_read_all(db_path, list(acked)))
+        stored = _kill_a_writer(CONCURRENT_CHILD, db_path, acked, rng.uniform(0.05, 0.3))
         for key in acked:  # each task has at most one write in flight: the old value or that one
             assert stored[key] in (acked[key], acked[key] + 1), (key, stored[key], acked[key])
         acked.update(stored)
