@@ -24,7 +24,8 @@ from bot.nudges.privacy import opted_out, user_opted_out
 from bot.nudges.replies import nudge_reply, progress_text, summary_text
 from bot.nudges.state import FANOUTS, NUDGE_QUEUE, NUDGE_STATE, recent, set_status, undo_reservation
 from bot.org import platform_user_id
-from bot.outbox import Busy, TokenBucket
+from bot.outbox import Busy
+from bot.pacing import TokenBucket
 from bot.people import Person
 from bot.person import read_profile
 from bot.store import PROFILES, update

@@ -13,7 +13,7 @@ from bot.nudges import worker as nudge_worker
 from bot.nudges.command import parse_args
 from bot.nudges.state import NUDGE_STATE, SCHEDULE_LEASE
 from bot.delivery import DeliveryError
-from bot.outbox import LOOKUP_RATES
+from bot.pacing import LOOKUP_RATES
 from bot.store import PROFILES
 from bot.store.memory import MemoryStore
 from bot.types import Incoming
