@@ -12,7 +12,7 @@ from typing import Any
 
 from adapters.slack import texts as T
 from bot import mydata
-from bot.types import Card, Choice, Reply
+from bot.types import Card, Choice, Reply, numbered_text
 
 # Slack's limits (https://docs.slack.dev/reference/block-kit/blocks)
 MAX_BLOCKS = 50            # blocks in one message
@@ -252,6 +252,27 @@ def render(reply: Reply) -> list[dict[str, Any]]:
     if reply.attachment is not None:
         messages.append(file_message(reply))   # after the summary: the upload shows below it
     return messages
+
+
+def answer_messages(replies: list[Reply]) -> list[tuple[dict[str, Any], str]]:
+    """A turn's replies as the fewest messages, each with its plain-text form: the blocks of consecutive
+    replies share one message while they fit Slack's 50 blocks (files stay messages of their own).
+
+    One message per turn, not one per reply: a person gets one notification for one answer, and Slack's
+    limit of about one message a second per conversation is not spent on an answer's parts. The top-level
+    `text` (notifications, screen readers) is the parts' fallbacks joined."""
+    merged: list[tuple[dict[str, Any], str]] = []
+    for reply in replies:
+        plain = numbered_text(reply)
+        for message in render(reply):
+            if merged and "file" not in message and "file" not in merged[-1][0] and (
+                    len(merged[-1][0]["blocks"]) + len(message["blocks"]) <= MAX_BLOCKS):
+                previous, previous_plain = merged[-1]
+                merged[-1] = ({"text": _fallback(f"{previous['text']}\n\n{message['text']}"),
+                               "blocks": previous["blocks"] + message["blocks"]}, f"{previous_plain}\n\n{plain}")
+            else:
+                merged.append((message, plain))
+    return merged
 
 
 def chosen_blocks(blocks: list[dict[str, Any]], block_id: str, label: str) -> list[dict[str, Any]]:

@@ -46,29 +46,31 @@ class SlackDelivery:
         self.directory = directory
 
     async def answer(self, channel: str, replies: list[Reply], user_key: str = "") -> None:
-        """Post a turn's replies; what Slack still rate-limits after the client's retries goes to the
-        outbox (bot/outbox.py, the store's durable queue) and is delivered later, in order, once — an
-        answer is never dropped."""
-        for r_index, reply in enumerate(replies):
-            plain = numbered_text(reply)
-            for m_index, message in enumerate(B.render(reply)):
-                try:
-                    await self.post_message(channel, message, plain)
-                except DeliveryError as exc:
-                    if exc.retry_after is None or exc.permanent:
-                        log.warning("could not answer %s in %s: %s", user_key, channel, exc)
-                        return
-                    await self._to_outbox(user_key, channel, replies[r_index:], m_index, exc.retry_after)
+        """Post a turn's replies, as one message where they fit (blocks.answer_messages); what Slack still
+        rate-limits after the client's retries goes to the outbox (bot/outbox.py, the store's durable
+        queue) and is delivered later, in order, once — an answer is never dropped."""
+        messages = B.answer_messages(replies)
+        for index, (message, plain) in enumerate(messages):
+            try:
+                await self.post_message(channel, message, plain)
+            except DeliveryError as exc:
+                if exc.retry_after is None or exc.permanent:
+                    log.warning("could not answer %s in %s: %s", user_key, channel, exc)
                     return
+                await self._to_outbox(user_key, channel, messages[index:], exc.retry_after)
+                return
 
-    async def _to_outbox(self, user_key: str, channel: str, replies: list[Reply], posted: int, delay: float) -> None:
-        """Queue the rest of an answer: `replies`, of which the first `posted` messages are out already."""
+    async def _to_outbox(self, user_key: str, channel: str, messages: list[tuple[dict[str, Any], str]],
+                         delay: float) -> None:
+        """Queue the rest of an answer: its messages not posted yet, as rendered (the outbox sends them as
+        they are)."""
         user_id = user_key.partition(":")[2] or channel
         item = f"answer:{channel}:{uuid.uuid4().hex}"
         box = outbox.service(self.coach)
         try:
-            await box.enqueue(item, PLATFORM, user_id, replies, due=self.coach.clock() + delay,
-                              address={"channel": channel}, skip=list(range(posted)))
+            await box.enqueue(item, PLATFORM, user_id, [], due=self.coach.clock() + delay,
+                              address={"channel": channel},
+                              rendered=[outbox.Prerendered(message, plain) for message, plain in messages])
             log.warning("Slack is rate-limiting us: the rest of an answer to %s waits in the outbox (%s)",
                         channel, item)
         except StoreError as exc:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from adapters.slack import texts as T
@@ -88,8 +90,8 @@ async def test_the_same_press_delivered_twice_is_handled_once(server: SlackServe
     await server.idle()
     assert len(slack.of("chat.update")) - updates == 1    # the pressed message updated once
     new = [p["text"] for p in slack.posts(DM)[posts:]]
-    # one turn's answer (this press is for a question the real core never asked: it says so, once)
-    assert new == ["That question was already answered — here's where we are now.",
+    # one turn's answer, one message (this press is for a question the real core never asked: it says so, once)
+    assert new == ["That question was already answered — here's where we are now.\n\n"
                    "No problem. Whenever you're ready, say *start* (or use /grow). Say *help* to see what I can do."]
 
 
@@ -193,3 +195,38 @@ async def test_a_press_on_an_old_question_reaches_the_real_core_and_gets_an_answ
     await server.idle()
     assert slack.posts(DM), "a stale press still gets an answer"
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+async def test_a_turns_replies_go_out_as_one_message(server: SlackServer, slack: FakeSlack):
+    Script(server, [Reply("Noted: you lead a team."), Reply("Which way?", choices=choices(2), prompt_id="p")])
+    await server.event(dm_event(USER, "hi"))
+    await server.idle()
+    [post] = slack.of("chat.postMessage")
+    assert post.args["text"] == "Noted: you lead a team.\n\nWhich way?"
+    assert [b["type"] for b in post.args["blocks"]] == ["section", "section", "actions"]
+    assert [b["text"]["text"] for b in post.args["blocks"][:2]] == ["Noted: you lead a team.", "Which way?"]
+
+
+async def test_an_answer_of_more_than_fifty_blocks_takes_as_many_messages_as_slack_needs(server: SlackServer,
+                                                                                        slack: FakeSlack):
+    Script(server, [Reply(f"Part {i}.") for i in range(55)])
+    await server.event(dm_event(USER, "hi"))
+    await server.idle()
+    posts = slack.of("chat.postMessage")
+    assert [len(p.args["blocks"]) for p in posts] == [50, 5]
+    shown = [b["text"]["text"] for p in posts for b in p.args["blocks"]]
+    assert shown == [f"Part {i}." for i in range(55)]
+
+
+async def test_a_rate_limited_answer_waits_in_the_outbox_and_arrives_once_as_one_message(server: SlackServer,
+                                                                                         slack: FakeSlack):
+    Script(server, [Reply("First."), Reply("Second.")])
+    slack.rate_limit("chat.postMessage", times=6, retry_after=0)   # one more than the client retries
+    await server.event(dm_event(USER, "hi"))
+    await server.idle()
+    await slack.wait_for(lambda s: s.posts(DM))
+    await asyncio.sleep(0.3)                # a second copy, if there were one, would show up now
+    assert len(slack.limited) == 6
+    [post] = slack.posts(DM)
+    assert post["text"] == "First.\n\nSecond."
+    assert [b["text"]["text"] for b in post["blocks"]] == ["First.", "Second."]

@@ -17,6 +17,7 @@ import pytest
 
 from bot.errors import StoreError
 from bot.store.base import PROFILES
+from bot.store.tinydb_commit import GroupCommit
 from bot.store.tinydb_files import AtomicJSONStorage
 from bot.store.tinydb_store import TinyDBStore
 
@@ -323,16 +324,18 @@ def test_a_loop_stopping_before_a_write_ran_does_not_hang(tmp_path):
     assert (done.returncode, done.stdout.strip()) == (0, "stopped"), done.stderr[-2000:]
 
 
-async def test_a_write_arriving_as_the_previous_runner_ends_is_committed(tmp_path: Path) -> None:
-    """The group runner's end is signalled by a callback that runs a moment after it finished; a write made
-    in that moment starts a new runner and must be committed, not given up with the old runner's leftovers."""
+async def test_writes_arriving_while_every_job_is_busy_wait_and_are_committed_as_the_next_group(tmp_path: Path):
+    """At most `parallel` group jobs run at once; writes that arrive meanwhile wait, and the end of a job
+    (signalled by a callback a moment after it finished) starts the next group with all of them."""
     store = await opened(tmp_path / "db")
-    await store.put("c", "first", {"n": 1})
-    commit = store._commit
-    finished = commit._runner
-    assert finished is not None and finished.done()
-    late = asyncio.ensure_future(store.put("c", "second", {"n": 2}))
-    await asyncio.sleep(0)           # the late write is pending and a new runner has started
-    commit._stopped(finished)        # the finished runner's callback, running after the late write arrived
-    assert (await late).version == 1
-    assert (await (await opened(tmp_path / "db")).get("c", "second")).data == {"n": 2}
+    await store.put("c", "warm", {"n": 0})
+    commit = store._commit = GroupCommit(parallel=1)
+    first = asyncio.ensure_future(store.put("a", "k", {"n": -1}))
+    await asyncio.sleep(0)           # its job is running in a worker thread
+    later = [asyncio.ensure_future(store.put(f"b{i}", "k", {"n": i})) for i in range(4)]
+    await asyncio.sleep(0)
+    assert (len(commit._jobs), len(commit._pending)) == (1, 4)
+    assert [r.version for r in await asyncio.gather(first, *later)] == [1] * 5
+    assert (len(commit._jobs), commit._pending) == (0, [])
+    reread = await opened(tmp_path / "db")
+    assert [(await reread.get(f"b{i}", "k")).data for i in range(4)] == [{"n": i} for i in range(4)]
