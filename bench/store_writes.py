@@ -1,0 +1,175 @@
+"""What the TinyDB store's writes cost when users talk at once, and where that cost lies.
+
+    python bench/store_writes.py [--users 8] [--rounds 10] [--files 16] [--repeat 30]
+
+1. The core alone (`Coach.handle` with deduplication, the reply handed to a no-op `deliver`; no HTTP,
+   no Slack): `--users` users at once go through the interview script of bench/slack_turn.py
+   `--rounds` times, on the memory store (the reference: no file work at all) and on the TinyDB store,
+   alternating, in the same run. Printed: turns/s of each and their ratio; for TinyDB the shard writes
+   per turn and the worker-thread time per write, split into its steps (apply the change and write the
+   temporary file, fsync, rename).
+2. The file system under those writes: `--files` shard-size files (2 KB) written as the store writes
+   them (temporary file, fsync, rename over the old file) from one thread and from 4 at once, the
+   same without fsync, and — for comparison — overwriting existing files in place and `fdatasync`,
+   which the store does not do (an in-place write can be torn by a crash).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import bot.store.tinydb_commit as commit  # noqa: E402
+import bot.store.tinydb_files as files  # noqa: E402
+from bot.server import build_coach  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from bot.types import Incoming, Reply  # noqa: E402
+
+SCRIPT = ["hi", "1", "journalist", "yes", "2", "none", "I want to become a software developer", "yes", "2",
+          "courses, mentoring", "yes", "my plan"]
+
+TIMES: collections.Counter[str] = collections.Counter()
+_LOCK = threading.Lock()
+
+
+def timed(owner: Any, name: str, step: str) -> None:
+    """Add the time of every call of `owner.name` to TIMES[step] (and count it)."""
+    real = getattr(owner, name)
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return real(*args, **kwargs)
+        finally:
+            with _LOCK:
+                TIMES[step] += time.perf_counter() - t0
+                TIMES[step + " calls"] += 1
+
+    setattr(owner, name, wrapper)
+
+
+async def core_rate(kind: str, users: int, rounds: int, tag: str) -> tuple[float, int]:
+    """Turns per second of `users` users at once on store `kind`; and how many turns were measured."""
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(_env_file=None, db_path=Path(tmp) / "db", teams_enabled=False,
+                            database_url="memory:" if kind == "memory" else "")
+        coach = build_coach(settings)
+        await coach.store.open()
+
+        async def deliver(replies: list[Reply]) -> None:
+            return None
+
+        async def person(user: str) -> None:
+            for i, text in enumerate(SCRIPT):
+                await coach.handle(Incoming("slack", user, text=text, event_id=f"{user}-{i}", channel_id=f"D{user}",
+                                            address={"channel": f"D{user}"}), once=True, deliver=deliver)
+
+        await asyncio.gather(*(person(f"W{tag}{i}") for i in range(users)))   # warm-up: caches, catalog
+        await coach.dedupe.drain()
+        TIMES.clear()
+        t0 = time.perf_counter()
+        for r in range(rounds):
+            await asyncio.gather(*(person(f"U{tag}{r:03d}{i:03d}") for i in range(users)))
+        await coach.dedupe.drain()   # the events' records are part of the work
+        took = time.perf_counter() - t0
+        await coach.store.close()
+    turns = users * rounds * len(SCRIPT)
+    return turns / took, turns
+
+
+def file_writes(folder: Path, n: int, repeat: int, *, threads: int, fsync: bool, in_place: bool) -> float:
+    """Milliseconds per write of `n` 2 KB files, as described in the module docstring."""
+    data = b"x" * 2000
+    for i in range(n):
+        (folder / f"{i}.json").write_bytes(data)
+
+    def replace(i: int) -> None:
+        tmp = folder / f".{i}.json.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.write(fd, data)
+            if fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, folder / f"{i}.json")
+
+    def overwrite(i: int) -> None:
+        fd = os.open(folder / f"{i}.json", os.O_WRONLY)
+        try:
+            os.pwrite(fd, data, 0)
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
+
+    work = overwrite if in_place else replace
+    with ThreadPoolExecutor(threads) as pool:
+        t0 = time.perf_counter()
+        for _ in range(repeat):
+            list(pool.map(work, range(n)))
+        return (time.perf_counter() - t0) / (repeat * n) * 1000
+
+
+async def run(args: argparse.Namespace) -> None:
+    timed(commit, "commit_group", "group job")
+    timed(files.AtomicJSONStorage, "_flush", "apply + temporary file")
+    timed(files.AtomicJSONStorage, "sync_staged", "fsync")
+    timed(files.AtomicJSONStorage, "install_staged", "rename")
+    memory_rates, tinydb_rates = [], []
+    steps: collections.Counter[str] = collections.Counter()
+    measured = 0
+    for k in range(3):   # alternating, so load from other programs hits both alike
+        rate, _ = await core_rate("memory", args.users, args.rounds, f"m{k}")
+        memory_rates.append(rate)
+        rate, turns = await core_rate("tinydb", args.users, args.rounds, f"t{k}")
+        tinydb_rates.append(rate)
+        steps.update(TIMES)
+        measured += turns
+    mem, tiny = statistics.median(memory_rates), statistics.median(tinydb_rates)
+    print(f"the core alone, {args.users} users at once (median of 3 alternating runs):")
+    print(f"  memory store  {mem:8.0f} turns/s  (reference)")
+    print(f"  TinyDB store  {tiny:8.0f} turns/s  ({tiny / mem:.0%} of the memory store)")
+    writes = steps["fsync calls"]
+    print(f"  TinyDB: {writes / measured:.2f} shard writes per turn, {steps['group job calls'] / measured:.2f} "
+          f"group jobs per turn; worker-thread time per write:")
+    for step in ("apply + temporary file", "fsync", "rename"):
+        print(f"    {step:24s} {steps[step] / writes * 1000:6.2f} ms")
+    print(f"\nthe file system, {args.files} files of 2 KB, ms per write (median of 3):")
+    with tempfile.TemporaryDirectory(dir=os.environ.get("SKILLCOACH_BENCH_DIR")) as tmp:
+        folder = Path(tmp)
+        cases = [("temporary file, fsync, rename; 1 thread", 1, True, False),
+                 ("temporary file, fsync, rename; 4 threads", 4, True, False),
+                 ("temporary file, rename (no fsync); 1 thread", 1, False, False),
+                 ("in place, fdatasync; 1 thread", 1, True, True)]
+        figures = {name: statistics.median(file_writes(folder, args.files, args.repeat, threads=t, fsync=f,
+                                                       in_place=p) for _ in range(3))
+                   for name, t, f, p in cases}
+    reference = figures[cases[0][0]]
+    for name, ms in figures.items():
+        print(f"  {name:45s} {ms:6.3f} ms  ({ms / reference:.2f}x the store's way)")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--users", type=int, default=8)
+    p.add_argument("--rounds", type=int, default=10)
+    p.add_argument("--files", type=int, default=16)
+    p.add_argument("--repeat", type=int, default=30)
+    asyncio.run(run(p.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
