@@ -240,13 +240,13 @@ class Outbox:
 
     async def enqueue(self, item_id: str, platform: str, user_id: str, replies: list[Reply], *,
                       due: float | None = None, address: dict[str, Any] | None = None,
-                      skip: list[int] | None = None, rendered: list[Prerendered] | None = None) -> bool:
+                      rendered: list[Prerendered] | None = None) -> bool:
         """Queue an item for the worker (idempotent by id); `address` instead of the user's stored one,
-        `skip`: numbers of its messages posted already; `rendered`: messages to send after the replies."""
+        `rendered`: messages to send after the replies."""
         now = self.coach.clock()
         payload: dict[str, Any] = {"platform": platform, "user_id": user_id,
                                    "replies": [reply_to_json(r) for r in replies],
-                                   "queued_at": now, "address": address, "skip": list(skip or [])}
+                                   "queued_at": now, "address": address}
         if rendered:
             payload["rendered"] = [{"message": r.message, "plain": r.plain} for r in rendered]
         added = await self.coach.store.enqueue(QUEUE, item_id, payload, due=now if due is None else due)
@@ -303,6 +303,7 @@ class Outbox:
         try:
             send = asyncio.ensure_future(send_once(
                 coach, job.key, platform, user_id, replies, holder=self.worker_id, queued_at=payload.get("queued_at"),
+                # "skip": the numbers of messages posted already, in answers queued by earlier versions
                 address=payload.get("address"), posted=frozenset(payload.get("skip") or ())))
             self.sending.add(send)
             send.add_done_callback(self.sending.discard)
