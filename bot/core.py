@@ -169,23 +169,27 @@ class Coach:
                     deliver: Deliver | None = None,
                     before: Callable[[], Awaitable[None]] | None = None) -> tuple[list[Reply], bool]:
         gate = None
-        if once:
-            event = str(incoming.event_id)
+        event = str(incoming.event_id) if once else None
+        later = False   # the store's record is written after the turn, unless the turn's save holds it
+        if event is not None:
             if not self.dedupe.remember(incoming.platform, event):
                 raise DuplicateEvent()  # seen in this process: nothing to answer
             if self.dedupe.must_wait(retried):
                 gate = asyncio.ensure_future(self.dedupe.record(incoming.platform, event))
             else:
-                self.dedupe.record_later(incoming.platform, event)
+                later = True
         if before is not None:  # platform calls of a new event only: the record decides first
             if gate is not None and not await gate:
                 raise DuplicateEvent()
             gate = None
             await before()
+        recorded = False
         try:
             for attempt in range(5):
                 try:
-                    return await run_turn(self, incoming, gate=gate, deliver=deliver)
+                    outcome = await run_turn(self, incoming, gate=gate, deliver=deliver, event=event)
+                    recorded = outcome.recorded
+                    return outcome.replies, outcome.delivered
                 except ConflictError:
                     # another process wrote this user's conversation first: run the turn again on fresh state
                     log.info("conflicting write for %s; retrying turn (%d)", incoming.user_key, attempt + 1)
@@ -194,6 +198,8 @@ class Coach:
         finally:
             if gate is not None and not gate.done():
                 gate.cancel()
+            if later and not recorded:
+                self.dedupe.record_later(incoming.platform, str(event))
 
     def address_record(self, incoming: Incoming) -> dict[str, Any]:
         """What the store keeps to reach this user proactively."""

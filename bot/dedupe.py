@@ -8,6 +8,10 @@ process and recorded in the store (`add_once`, shared between processes and kept
   record before anything is written;
 - otherwise (one process, a first delivery) the memory decides, and the record is written once the work
   for the event is done, off the path of the answer.
+A turn of the conversation also keeps its event's id in the conversation it saves (the last 32, bot/turn.py):
+an id found there is a repeat, whatever the memory says (after a restart, and for a resend without a
+retry mark), and a first delivery recorded that way needs no record of its own — one write per turn
+instead of two, and the record is saved in the same write as the turn's effect.
 When the store cannot answer, the event counts as new: better processed twice than never.
 """
 

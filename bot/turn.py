@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from bot import messages as M
@@ -26,6 +26,17 @@ log = logging.getLogger("skillcoach.turn")
 
 Deliver = Callable[[list[Reply]], Awaitable[None]]
 FeatureResult = list[Reply] | FollowUp
+EVENTS_KEPT = 32   # event ids a conversation keeps (bot/dedupe.py: retries come within minutes)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a turn did: its replies, whether they were already handed to `deliver`, and whether its
+    event id was saved with the conversation (then no separate record of the event is needed)."""
+
+    replies: list[Reply]
+    delivered: bool = False
+    recorded: bool = False
 
 
 class DuplicateEvent(Exception):
@@ -48,11 +59,13 @@ class Core(Services, Protocol):
 
 
 async def run_turn(coach: Core, inc: Incoming, *, gate: asyncio.Future[bool] | None = None,
-                   deliver: Deliver | None = None) -> tuple[list[Reply], bool]:
-    """One turn: its replies, and whether they were already handed to `deliver`.
+                   deliver: Deliver | None = None, event: str | None = None) -> Outcome:
+    """One turn (see `Outcome`).
 
     `gate` is the deduplication check started beside the turn's first reads; nothing is written
-    before it says the event is new. `deliver` may receive the replies while the conversation is
+    before it says the event is new. `event` (the platform's id of this event): an id the conversation
+    has kept is a repeat, answered with nothing; a new one is kept in the conversation's save, in the
+    same write as the turn's effect. `deliver` may receive the replies while the conversation is
     saved, when nothing else of the turn can fail after them.
     """
     key = inc.user_key
@@ -64,10 +77,10 @@ async def run_turn(coach: Core, inc: Incoming, *, gate: asyncio.Future[bool] | N
         await coach.remember_address(inc)
         result = await feature()
         if not isinstance(result, FollowUp):
-            return result, False
+            return Outcome(result)
         before = list(result.replies)
         inc = replace(inc, text=result.text, choice=None, choices=None, prompt_id=None, command=None)
-        gate = None
+        gate = event = None   # the feature acted already: its event is recorded apart (bot/dedupe.py)
 
     # load: one round trip for everything the dialog reads (and who this person is on other platforms)
     email = known_email(coach, inc)
@@ -75,6 +88,9 @@ async def run_turn(coach: Core, inc: Incoming, *, gate: asyncio.Future[bool] | N
     convo_rec, own_rec, *rest = await coach.store.get_many(wanted + person.reads(key, email))
     address = rest.pop(0) if inc.address else None
     link_rec, index_rec = rest[0], (rest[1] if email else None)
+    seen: list[str] = list(convo_rec.data.get("events") or []) if convo_rec else []
+    if event is not None and event in seen:
+        raise DuplicateEvent()
     await _allowed(gate)
     if feature is None:
         await coach.remember_address(inc, address, known=True)
@@ -93,14 +109,17 @@ async def run_turn(coach: Core, inc: Incoming, *, gate: asyncio.Future[bool] | N
     # effects the step asked for
     if ctx.forget:
         await coach.forget(key)
-        return ctx.replies, False
+        return Outcome(ctx.replies)
     if ctx.export_at is not None:
         export = await coach.export(key)
         export["profiles"] = export.get("profiles") or (ctx.profile or None)  # what this turn saves is kept too
         ctx.replies.insert(ctx.export_at, mydata.reply(export, coach.clock()))  # a summary; the file beside it
 
     # save, and the replies
-    return await _save(coach, ctx, convo_rec, who, unchanged, deliver, email)
+    if event is not None:
+        ctx.convo["events"] = [*seen, event][-EVENTS_KEPT:]
+    replies, delivered = await _save(coach, ctx, convo_rec, who, unchanged, deliver, email)
+    return Outcome(replies, delivered, recorded=event is not None)
 
 
 async def _save(coach: Core, ctx: Ctx, convo_rec: Record | None, who: person.Resolved,

@@ -106,11 +106,26 @@ async def test_the_same_event_delivered_twice_at_once_is_processed_once(server: 
     assert len(slack.posts()) == 2 * alone     # the same number of replies as one new event gets
 
 
-async def test_every_processed_event_is_recorded_in_the_store(server: SlackServer, slack: FakeSlack):
+async def test_every_processed_event_is_recorded_in_the_store(slack: FakeSlack, db_path, catalog):
+    """Not only in the process's memory: after a restart the same event, even without Slack's retry
+    headers, is known (the turn kept its id in the conversation's save) and answered with nothing."""
     payload = dm_event(USER, "help")
-    await server.event(payload)
-    await server.idle()
-    assert not await server.coach.first_time("slack", payload["event_id"])
+    srv, _ = await start_server(settings_for(slack, db_path), make_store(db_path), catalog)
+    try:
+        assert (await srv.event(payload))[0] == 200
+        await srv.idle()
+    finally:
+        await stop_server(srv)
+    first = len(slack.posts())
+    assert first >= 1
+
+    srv, _ = await start_server(settings_for(slack, db_path), make_store(db_path), catalog)
+    try:
+        assert (await srv.event(payload))[0] == 200
+        await srv.idle()
+        assert len(slack.posts()) == first
+    finally:
+        await stop_server(srv)
 
 
 async def test_a_retry_after_a_restart_is_still_processed_once(slack: FakeSlack, db_path, catalog):

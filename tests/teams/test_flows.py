@@ -8,7 +8,7 @@ from adapters.teams import TEAMS
 from adapters.teams.runtime import TEAMS_COLLECTION
 from bot import mydata
 from bot.delivery import DeliveryError
-from bot.store import ADDRESSES
+from bot.store import ADDRESSES, CONVERSATIONS
 from bot.types import Card, CardSection, Choice, Reply
 from tests.fakes.bf_connector import member
 from tests.teams import activities as A
@@ -43,7 +43,8 @@ async def test_the_same_activity_twice_is_answered_once(server, connector):
     status, _ = await server.post(activity)
     assert status == 201
     assert len(connector.messages()) == first
-    assert not await server.the_coach.first_time("teams", A.event_key(activity)), "the key the tests check"
+    convo = await server.the_coach.store.get(CONVERSATIONS, f"teams:{activity['from']['aadObjectId']}")
+    assert convo.data["events"] == [A.event_key(activity)], "the key the tests check, kept with the conversation"
     # the same id in another conversation is another event
     other = A.message(connector.url, member(2), "hello", id=activity["id"])
     await server.post(other)
