@@ -35,11 +35,16 @@ from urllib.parse import unquote
 
 from tinydb import Query
 
+try:  # the writer lock (flock); where there is none, every write takes the temporary file and rename
+    import fcntl
+except ImportError:  # pragma: no cover - not on Linux
+    fcntl = None  # type: ignore[assignment]
+
 from bot.errors import ConflictError, StoreError
 from bot.store.base import Record, Store
 from bot.store.tinydb_commit import GroupCommit, wait_to_the_end
-from bot.store.tinydb_files import (DEFAULT_SHARDS, FORMAT, META_FILE, AtomicJSONStorage, Shard, folder_name,
-                                    json_text, process_alive, shard_files, shard_index)
+from bot.store.tinydb_files import (DEFAULT_SHARDS, FORMAT, META_FILE, WRITER_LOCK, AtomicJSONStorage, Shard,
+                                    folder_name, json_text, process_alive, shard_files, shard_index)
 from bot.store.tinydb_queue import QueueAndLeases
 
 __all__ = ["TinyDBStore"]
@@ -80,6 +85,7 @@ class TinyDBStore(QueueAndLeases, Store):
         self._queue_locks: dict[str, asyncio.Lock] = {}
         self._commit = GroupCommit()
         self._paths: dict[tuple[str, str | None, int], Path] = {}
+        self._writer_lock: int | None = None   # held: this instance writes through spares (tinydb_files)
 
     # -- lifecycle --------------------------------------------------------------------------
     async def open(self) -> None:
@@ -89,6 +95,10 @@ class TinyDBStore(QueueAndLeases, Store):
     async def close(self) -> None:
         self._cache.clear()
         self._shards = None
+        if self._writer_lock is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._writer_lock)
+            self._writer_lock = None
 
     def _open_folder(self) -> dict[str, int]:
         if self.path.exists() and not self.path.is_dir():
@@ -103,6 +113,7 @@ class TinyDBStore(QueueAndLeases, Store):
             self.path.mkdir(parents=True, exist_ok=True)
             shards = dict(self._wanted_shards)
             meta.write({"store": {"1": {"format": FORMAT, "shards": shards}}})
+            self._take_writer_lock()
             return shards
         try:
             info = stored["store"]["1"]
@@ -114,7 +125,23 @@ class TinyDBStore(QueueAndLeases, Store):
         if shards != self._wanted_shards and self._wanted_shards != DEFAULT_SHARDS:
             log.warning("store %s keeps its existing shard counts %s", self.path, shards)
         self._remove_stale_temp_files()
+        self._take_writer_lock()
         return shards
+
+    def _take_writer_lock(self) -> None:
+        """Become the folder's writer with spares if no other process (or instance) is (tinydb_files)."""
+        if fcntl is None or self._writer_lock is not None:
+            return
+        try:
+            fd = os.open(self.path / WRITER_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return
+        self._writer_lock = fd
 
     def _remove_stale_temp_files(self) -> None:
         """Delete temporary files left by writers that died (their process no longer exists)."""
@@ -170,7 +197,7 @@ class TinyDBStore(QueueAndLeases, Store):
                 self._cache.move_to_end(path)
                 return shard
             del self._cache[path]
-        shard = Shard(path, self._fsync)
+        shard = Shard(path, self._fsync, self._writer_lock is not None)
         if keep:
             self._cache[path] = shard
             while len(self._cache) > self._cache_shards:
