@@ -7,11 +7,13 @@
    `--rounds` times, on the memory store (the reference: no file work at all) and on the TinyDB store,
    alternating, in the same run. Printed: turns/s of each and their ratio; for TinyDB the shard writes
    per turn and the worker-thread time per write, split into its steps (apply the change and write the
-   temporary file, fsync, rename).
-2. The file system under those writes: `--files` shard-size files (2 KB) written as the store writes
-   them (temporary file, fsync, rename over the old file) from one thread and from 4 at once, the
-   same without fsync, and — for comparison — overwriting existing files in place and `fdatasync`,
-   which the store does not do (an in-place write can be torn by a crash).
+   file, fsync, rename or exchange).
+2. The file system under those writes: `--files` shard-size files (2 KB) written the two ways the store
+   writes them — a new temporary file, fsync, renamed over the old file (other writers, a shard's first
+   write); and, as the folder's writer does, a spare overwritten, fsynced and swapped with the shard file
+   (renameat2 RENAME_EXCHANGE, bot/store/tinydb_files.py) — from one thread and from 4 at once; the
+   temporary file without fsync; and overwriting the file in place with `fdatasync`, which the store
+   does not do (an in-place write can be torn by a crash).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 import bot.store.tinydb_commit as commit  # noqa: E402
 import bot.store.tinydb_files as files  # noqa: E402
+from bot.store.tinydb_files import exchange  # noqa: E402
 from bot.server import build_coach  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.types import Incoming, Reply  # noqa: E402
@@ -90,11 +93,12 @@ async def core_rate(kind: str, users: int, rounds: int, tag: str) -> tuple[float
     return turns / took, turns
 
 
-def file_writes(folder: Path, n: int, repeat: int, *, threads: int, fsync: bool, in_place: bool) -> float:
-    """Milliseconds per write of `n` 2 KB files, as described in the module docstring."""
+def file_writes(folder: Path, n: int, repeat: int, *, threads: int, fsync: bool, way: str) -> float:
+    """Milliseconds per write of `n` 2 KB files, `way` "replace", "spare" or "in place" (module docstring)."""
     data = b"x" * 2000
     for i in range(n):
         (folder / f"{i}.json").write_bytes(data)
+        (folder / f".{i}.json.spare").write_bytes(data)
 
     def replace(i: int) -> None:
         tmp = folder / f".{i}.json.tmp"
@@ -107,6 +111,18 @@ def file_writes(folder: Path, n: int, repeat: int, *, threads: int, fsync: bool,
             os.close(fd)
         os.replace(tmp, folder / f"{i}.json")
 
+    def swap(i: int) -> None:
+        spare = folder / f".{i}.json.spare"
+        fd = os.open(spare, os.O_WRONLY)
+        try:
+            os.write(fd, data)
+            os.ftruncate(fd, len(data))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if not exchange(spare, folder / f"{i}.json"):
+            raise SystemExit("this system cannot swap two files (renameat2 RENAME_EXCHANGE)")
+
     def overwrite(i: int) -> None:
         fd = os.open(folder / f"{i}.json", os.O_WRONLY)
         try:
@@ -115,7 +131,7 @@ def file_writes(folder: Path, n: int, repeat: int, *, threads: int, fsync: bool,
         finally:
             os.close(fd)
 
-    work = overwrite if in_place else replace
+    work = {"replace": replace, "spare": swap, "in place": overwrite}[way]
     with ThreadPoolExecutor(threads) as pool:
         t0 = time.perf_counter()
         for _ in range(repeat):
@@ -125,9 +141,9 @@ def file_writes(folder: Path, n: int, repeat: int, *, threads: int, fsync: bool,
 
 async def run(args: argparse.Namespace) -> None:
     timed(commit, "commit_group", "group job")
-    timed(files.AtomicJSONStorage, "_flush", "apply + temporary file")
+    timed(files.AtomicJSONStorage, "_flush", "apply + write the file")
     timed(files.AtomicJSONStorage, "sync_staged", "fsync")
-    timed(files.AtomicJSONStorage, "install_staged", "rename")
+    timed(files.AtomicJSONStorage, "install_staged", "rename or exchange")
     memory_rates, tinydb_rates = [], []
     steps: collections.Counter[str] = collections.Counter()
     measured = 0
@@ -145,21 +161,23 @@ async def run(args: argparse.Namespace) -> None:
     writes = steps["fsync calls"]
     print(f"  TinyDB: {writes / measured:.2f} shard writes per turn, {steps['group job calls'] / measured:.2f} "
           f"group jobs per turn; worker-thread time per write:")
-    for step in ("apply + temporary file", "fsync", "rename"):
+    for step in ("apply + write the file", "fsync", "rename or exchange"):
         print(f"    {step:24s} {steps[step] / writes * 1000:6.2f} ms")
     print(f"\nthe file system, {args.files} files of 2 KB, ms per write (median of 3):")
     with tempfile.TemporaryDirectory(dir=os.environ.get("SKILLCOACH_BENCH_DIR")) as tmp:
         folder = Path(tmp)
-        cases = [("temporary file, fsync, rename; 1 thread", 1, True, False),
-                 ("temporary file, fsync, rename; 4 threads", 4, True, False),
-                 ("temporary file, rename (no fsync); 1 thread", 1, False, False),
-                 ("in place, fdatasync; 1 thread", 1, True, True)]
+        cases = [("temporary file, fsync, rename; 1 thread", 1, True, "replace"),
+                 ("temporary file, fsync, rename; 4 threads", 4, True, "replace"),
+                 ("temporary file, rename (no fsync); 1 thread", 1, False, "replace"),
+                 ("spare, fsync, exchange; 1 thread", 1, True, "spare"),
+                 ("spare, fsync, exchange; 4 threads", 4, True, "spare"),
+                 ("in place, fdatasync (not crash-safe); 1 thread", 1, True, "in place")]
         figures = {name: statistics.median(file_writes(folder, args.files, args.repeat, threads=t, fsync=f,
-                                                       in_place=p) for _ in range(3))
-                   for name, t, f, p in cases}
+                                                       way=w) for _ in range(3))
+                   for name, t, f, w in cases}
     reference = figures[cases[0][0]]
     for name, ms in figures.items():
-        print(f"  {name:45s} {ms:6.3f} ms  ({ms / reference:.2f}x the store's way)")
+        print(f"  {name:48s} {ms:6.3f} ms  ({ms / reference:.2f}x a temporary file from 1 thread)")
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ answered: temporary file, fsync, rename (bot/store/tinydb_files.py). Done one wr
 concurrent turns each pay a thread hand-off of their own, and on a busy machine the hand-offs
 dominate; done one job at a time, the fsyncs of independent users queue behind each other, although
 the file system commits fsyncs that arrive together in one journal transaction (`python
-bench/store_writes.py` on this project's machines: 0.56 ms a write from one thread, 0.28 ms from 4). So
+bench/store_writes.py` on this project's machines: 0.37 ms a write from one thread, 0.22 ms from 4). So
 up to `PARALLEL` jobs run at once in worker threads, and writes that arrive while all of them are busy
 wait and form the next group. A group's job applies each write's change and writes its temporary file,
 then fsyncs all of them, then renames them over their shard files, and only then are the writes

@@ -18,6 +18,7 @@ import pytest
 from bot.errors import StoreError
 from bot.store.base import PROFILES
 from bot.store.tinydb_commit import GroupCommit
+from bot.store import tinydb_files
 from bot.store.tinydb_files import AtomicJSONStorage
 from bot.store.tinydb_store import TinyDBStore
 
@@ -116,6 +117,58 @@ async def test_a_change_by_another_instance_is_seen(db_path: Path) -> None:
     assert (await second.get(PROFILES, "u")).data == {"n": 1}
     await second.put(PROFILES, "u", {"n": 2}, version=1)
     assert (await first.get(PROFILES, "u")).version == 2
+
+
+def _shard_and_spare(db_path: Path, collection: str) -> tuple[Path, Path]:
+    [shard] = (db_path / "records" / collection).glob("*.json")
+    return shard, shard.with_name(f".{shard.name}{tinydb_files.SPARE_SUFFIX}")
+
+
+async def test_the_folders_writer_swaps_a_spare_in_and_another_instance_writes_apart(db_path: Path) -> None:
+    writer = await opened(db_path, shards={"records": 1})
+    other = await opened(db_path)                       # the writer lock is taken: this one is not the writer
+    assert (writer._writer_lock is not None, other._writer_lock) == (True, None)
+    await writer.put("c", "k", {"n": 1})                # a shard's first write: temporary file and rename
+    shard, spare = _shard_and_spare(db_path, "c")
+    assert not spare.exists()
+    inodes = [shard.stat().st_ino]
+    for n in (2, 3, 4):
+        await writer.put("c", "k", {"n": n})
+        inodes.append(shard.stat().st_ino)
+    assert spare.exists() and len(set(inodes)) == 2     # two files take turns under the shard's name
+    assert not list(db_path.rglob("*.tmp"))
+    assert (await other.get("c", "k")).data == {"n": 4}
+    await other.put("c", "k", {"n": 5}, version=4)      # the other instance: temporary file and rename
+    assert (await writer.get("c", "k")).data == {"n": 5}
+    await writer.put("c", "k", {"n": 6}, version=5)
+    assert (await other.get("c", "k")).data == {"n": 6}
+    await writer.close()
+    taken = await opened(db_path)                       # the lock is given back on close
+    assert taken._writer_lock is not None
+
+
+async def test_a_torn_spare_is_never_read(db_path: Path) -> None:
+    store = await opened(db_path, shards={"records": 1})
+    for n in range(3):
+        await store.put("c", "k", {"n": n})
+    shard, spare = _shard_and_spare(db_path, "c")
+    spare.write_bytes(b'{"_default": {"1": {"k": "k", "v"')   # a write into the spare cut short by a crash
+    await store.close()
+    again = await opened(db_path)
+    assert (await again.get("c", "k")).data == {"n": 2}
+    await again.put("c", "k", {"n": 3})                 # the spare is overwritten whole and swapped in
+    assert json.loads(shard.read_text())["_default"]["1"]["k"] == "k"
+    assert (await (await opened(db_path)).get("c", "k")).data == {"n": 3}
+
+
+async def test_without_the_exchange_the_writer_renames(db_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(tinydb_files, "_renameat2", None)      # a system without renameat2 (or it refused once)
+    store = await opened(db_path, shards={"records": 1})
+    for n in range(4):
+        await store.put("c", "k", {"n": n})
+    shard, spare = _shard_and_spare(db_path, "c")
+    assert not spare.exists()                           # each write's file was renamed over the shard
+    assert (await (await opened(db_path)).get("c", "k")).data == {"n": 3}
 
 
 async def test_the_shard_cache_is_bounded(db_path: Path) -> None:
