@@ -106,50 +106,32 @@ async def test_the_same_event_delivered_twice_at_once_is_processed_once(server: 
     assert len(slack.posts()) == 2 * alone     # the same number of replies as one new event gets
 
 
+async def _in_a_new_process(slack: FakeSlack, db_path, catalog, payload: dict, **delivery) -> int:
+    """Start a server on the store (an empty memory of events), deliver `payload`, stop it; posts since."""
+    before = len(slack.posts())
+    srv, _ = await start_server(settings_for(slack, db_path), make_store(db_path), catalog)
+    try:
+        assert (await srv.event(payload, **delivery))[0] == 200
+        await srv.idle()
+    finally:
+        await stop_server(srv)
+    return len(slack.posts()) - before
+
+
 async def test_every_processed_event_is_recorded_in_the_store(slack: FakeSlack, db_path, catalog):
     """Not only in the process's memory: after a restart the same event, even without Slack's retry
     headers, is known (the turn kept its id in the conversation's save) and answered with nothing."""
     payload = dm_event(USER, "help")
-    srv, _ = await start_server(settings_for(slack, db_path), make_store(db_path), catalog)
-    try:
-        assert (await srv.event(payload))[0] == 200
-        await srv.idle()
-    finally:
-        await stop_server(srv)
-    first = len(slack.posts())
-    assert first >= 1
-
-    srv, _ = await start_server(settings_for(slack, db_path), make_store(db_path), catalog)
-    try:
-        assert (await srv.event(payload))[0] == 200
-        await srv.idle()
-        assert len(slack.posts()) == first
-    finally:
-        await stop_server(srv)
+    assert await _in_a_new_process(slack, db_path, catalog, payload) >= 1
+    assert await _in_a_new_process(slack, db_path, catalog, payload) == 0
 
 
 async def test_a_retry_after_a_restart_is_still_processed_once(slack: FakeSlack, db_path, catalog):
     payload = dm_event(USER, "help")
-    srv, _ = await start_server(settings_for(slack, db_path), make_store(db_path), catalog)
-    try:
-        assert (await srv.event(payload))[0] == 200
-        await srv.idle()
-    finally:
-        await stop_server(srv)
-    first = len(slack.posts())
-    assert first >= 1
-
-    srv, _ = await start_server(settings_for(slack, db_path), make_store(db_path), catalog)
-    try:
-        assert (await srv.event(payload, retry=1))[0] == 200
-        await srv.idle()
-        assert len(slack.posts()) == first
-        # and a new event still gets its answer after the restart
-        assert (await srv.event(dm_event(USER, "help")))[0] == 200
-        await srv.idle()
-        assert len(slack.posts()) > first
-    finally:
-        await stop_server(srv)
+    assert await _in_a_new_process(slack, db_path, catalog, payload) >= 1
+    assert await _in_a_new_process(slack, db_path, catalog, payload, retry=1) == 0
+    # and a new event still gets its answer after the restart
+    assert await _in_a_new_process(slack, db_path, catalog, dm_event(USER, "help")) > 0
 
 
 async def test_a_mention_gets_a_short_public_pointer_and_the_conversation_goes_to_the_dm(
