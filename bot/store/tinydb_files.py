@@ -26,8 +26,9 @@ naming the file; it is never skipped or overwritten.
 
 Spares: creating a file and renaming it over another (which frees the old file's blocks) are the costly
 part of such a write (`python bench/store_writes.py` on this project's machines: 0.37 ms a write from one
-thread, against 0.22 ms for the same bytes written into an existing file and swapped in). So the one process that holds the folder's writer lock
-(`writer.lock`, flock) keeps a spare beside each shard it writes, `.<shard>.spare`: a write overwrites the
+thread, against 0.22 ms for the same bytes written into an existing file and swapped in). So the one
+process that holds the folder's writer lock (`writer.lock`, flock) keeps a spare beside each shard it
+writes, `.<shard>.spare`: a write overwrites the
 spare, fsyncs it and swaps the two names in one atomic step (Linux `renameat2` with `RENAME_EXCHANGE`),
 so the shard is the new file and the spare holds the old one, overwritten by the next write. A crash
 leaves the shard old or new as before (a half-written spare is never read). Other processes (an admin
