@@ -308,7 +308,8 @@ class AtomicJSONStorage(Storage):
         if self.spare:   # overwritten in place: no new file
             tmp, flags = self.path.with_name(f".{self.path.name}{SPARE_SUFFIX}"), os.O_WRONLY | os.O_CREAT
         else:
-            tmp, flags = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
         fd = -1
         try:
             try:
