@@ -146,6 +146,9 @@ class AtomicJSONStorage(Storage):
         self._dirty = False
         self._staging = False
         self._staged: tuple[Path, int] | None = None   # (temporary file, its open descriptor)
+        self._captured: list[bytes] | None = None   # inside captured(): the encoded file goes here
+        self._index: dict[str, str] | None = None   # key ("k") → document id, for the records' fast path
+        self._next_id = 1
 
     # -- TinyDB's Storage interface ---------------------------------------------------------
     def read(self) -> dict[str, dict[str, Any]] | None:
@@ -156,10 +159,49 @@ class AtomicJSONStorage(Storage):
     def write(self, data: dict[str, dict[str, Any]]) -> None:
         self._data = data
         self._loaded = True
+        self._index = None   # TinyDB changed the documents: index them again when next asked
+        self._changed()
+
+    def _changed(self) -> None:
         if self._batch_depth:
             self._dirty = True
         else:
             self._flush()
+
+    # -- documents by key (records: one document per key, found without a TinyDB query) ------
+    def _keys(self) -> dict[str, str]:
+        if self._index is None:
+            docs = (self.read() or {}).get(TABLE, {})
+            self._index = {doc["k"]: doc_id for doc_id, doc in docs.items() if "k" in doc}
+            self._next_id = max((int(i) for i in docs), default=0) + 1
+        return self._index
+
+    def document(self, key: str) -> dict[str, Any] | None:
+        """The document whose "k" is `key` (the parsed data itself: do not change it)."""
+        doc_id = self._keys().get(key)
+        return None if doc_id is None else self._data[TABLE][doc_id]  # type: ignore[index]
+
+    def set_document(self, key: str, doc: dict[str, Any]) -> None:
+        """Insert or replace the document of `key`, and write the shard (as TinyDB's own writes do)."""
+        index = self._keys()
+        if self._data is None:
+            self._data = {}
+        docs = self._data.setdefault(TABLE, {})
+        doc_id = index.get(key)
+        if doc_id is None:
+            doc_id = index[key] = str(self._next_id)
+            self._next_id += 1
+        docs[doc_id] = doc
+        self._changed()
+
+    def remove_document(self, key: str) -> bool:
+        doc_id = self._keys().get(key)
+        if doc_id is None:
+            return False
+        del self._index[key]  # type: ignore[index]
+        del self._data[TABLE][doc_id]  # type: ignore[index]
+        self._changed()
+        return True
 
     # -- cache state ------------------------------------------------------------------------
     @property
@@ -199,7 +241,7 @@ class AtomicJSONStorage(Storage):
             self._flush()
 
     def invalidate(self) -> None:
-        self._data, self._loaded, self._signature = None, False, None
+        self._data, self._loaded, self._signature, self._index = None, False, None, None
 
     # -- staged writes (group commit) -------------------------------------------------------
     @contextlib.contextmanager
@@ -236,18 +278,15 @@ class AtomicJSONStorage(Storage):
         tmp, fd = self._staged
         self._staged = None
         try:
-            try:
-                st = os.fstat(fd)
-            finally:
-                os.close(fd)
-            if not (self.spare and exchange(tmp, self.path)):  # swapped: the old file is the spare now
-                os.replace(tmp, self.path)
+            signature = install_file(tmp, fd, self.path, self.spare)
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
             self.invalidate()
             raise StoreError(f"cannot write store file {self.path}: {exc}") from exc
-        self._signature = (st.st_ino, st.st_mtime_ns, st.st_size)
+        self._signature = signature
+
+    def installed(self, signature: tuple[int, int, int]) -> None:
+        """A captured write was put in place by the writer process: the file is now this one."""
+        self._signature = signature
 
     def discard_staged(self) -> None:
         """Drop a staged write: close and remove its temporary file (the old file stays)."""
@@ -274,7 +313,7 @@ class AtomicJSONStorage(Storage):
                     st = os.fstat(fh.fileno())
                     raw = fh.read()
             except FileNotFoundError:
-                self._data, self._loaded, self._signature = None, True, None
+                self._data, self._loaded, self._signature, self._index = None, True, None, None
                 return
             except OSError as exc:
                 raise StoreError(f"cannot read store file {self.path}: {exc}") from exc
@@ -292,7 +331,7 @@ class AtomicJSONStorage(Storage):
                 ) from exc
         if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
             raise StoreError(f"store file {self.path} is corrupted: not a TinyDB document set")
-        self._data, self._loaded = data, True
+        self._data, self._loaded, self._index = data, True, None
         self._signature = (st.st_ino, st.st_mtime_ns, st.st_size)
 
     def _replaced_since(self, st: os.stat_result) -> bool:
@@ -302,38 +341,84 @@ class AtomicJSONStorage(Storage):
             return False
 
     def _flush(self) -> None:
-        """Write the temporary file; unless staging, fsync it and rename it over the shard file."""
+        """Write the temporary file; unless staging, fsync it and rename it over the shard file. Inside
+        `captured()` only encode it: the writer process writes it (bot/store/tinydb_writer.py)."""
         payload = json.dumps(self._data or {}, ensure_ascii=False, separators=(",", ":")).encode()
+        if self._captured is not None:
+            self._captured[:] = [payload]
+            return
         self.discard_staged()  # a second write of the same staged job replaces the first
-        if self.spare:   # overwritten in place: no new file
-            tmp, flags = self.path.with_name(f".{self.path.name}{SPARE_SUFFIX}"), os.O_WRONLY | os.O_CREAT
-        else:
-            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-        fd = -1
         try:
-            try:
-                fd = os.open(tmp, flags, 0o644)
-            except FileNotFoundError:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(tmp, flags, 0o644)
-            view = memoryview(payload)
-            while view:
-                view = view[os.write(fd, view):]
-            if self.spare:
-                os.ftruncate(fd, len(payload))
+            self._staged = stage_file(self.path, payload, self.spare)
         except OSError as exc:
-            if fd >= 0:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
             self.invalidate()
             raise StoreError(f"cannot write store file {self.path}: {exc}") from exc
-        self._staged = (tmp, fd)
         if not self._staging:
             self.sync_staged()
             self.install_staged()
+
+    @contextlib.contextmanager
+    def captured(self) -> Iterator[list[bytes]]:
+        """Writes inside change the parsed data and encode the file, but write nothing: the list yielded
+        receives the file's bytes. On an error the parsed data is dropped (reloaded on next use)."""
+        self._captured = out = []
+        try:
+            yield out
+        except BaseException:
+            if out:
+                self.invalidate()
+            raise
+        finally:
+            self._captured = None
+
+
+def stage_file(path: Path, payload: bytes, spare: bool) -> tuple[Path, int]:
+    """Write `payload` into the file that is to replace `path` — its spare, overwritten in place, or a new
+    temporary file — and return that file and its open descriptor (not yet synced). Raises OSError,
+    leaving nothing open."""
+    if spare:   # overwritten in place: no new file
+        tmp, flags = path.with_name(f".{path.name}{SPARE_SUFFIX}"), os.O_WRONLY | os.O_CREAT
+    else:
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    fd = -1
+    try:
+        try:
+            fd = os.open(tmp, flags, 0o644)
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(tmp, flags, 0o644)
+        view = memoryview(payload)
+        while view:
+            view = view[os.write(fd, view):]
+        if spare:
+            os.ftruncate(fd, len(payload))
+    except OSError:
+        if fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return tmp, fd
+
+
+def install_file(tmp: Path, fd: int, path: Path, spare: bool) -> tuple[int, int, int]:
+    """Put a staged (and synced) file in the place of `path` — swapped with it when it is the spare,
+    else renamed over it — and return the new file's (inode, mtime, size). Raises OSError, the staged
+    file then removed."""
+    try:
+        try:
+            st = os.fstat(fd)
+        finally:
+            os.close(fd)
+        if not (spare and exchange(tmp, path)):  # swapped: the old file is the spare now
+            os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return st.st_ino, st.st_mtime_ns, st.st_size
 
 
 class Shard:

@@ -225,7 +225,7 @@ class TinyDBStore(QueueAndLeases, Store):
     # -- records ----------------------------------------------------------------------------
     async def get(self, collection: str, key: str) -> Record | None:
         path = self._shard_path(await self._ready(), "records", collection, key)
-        doc = await self._on_shard(path, lambda s: s.find(key), write=False)
+        doc = await self._on_shard(path, lambda s: s.storage.document(key), write=False)
         return None if doc is None else Record(key, json.loads(doc["d"]), doc["v"])
 
     async def put(self, collection: str, key: str, data: dict[str, Any], *, version: int | None = None) -> Record:
@@ -233,15 +233,11 @@ class TinyDBStore(QueueAndLeases, Store):
         path = self._shard_path(await self._ready(), "records", collection, key)
 
         def write(shard: Shard) -> int:
-            doc = shard.find(key)
+            doc = shard.storage.document(key)
             current = doc["v"] if doc is not None else 0
             if version is not None and version != current:
                 raise ConflictError(f"{collection}/{key}: expected version {version}, found {current}")
-            fields = {"k": key, "v": current + 1, "d": text}
-            if doc is None:
-                shard.table.insert(fields)
-            else:
-                shard.table.update(fields, doc_ids=[doc.doc_id])
+            shard.storage.set_document(key, {"k": key, "v": current + 1, "d": text})
             return current + 1
 
         new_version = await self._on_shard(path, write, write=True)
@@ -251,14 +247,10 @@ class TinyDBStore(QueueAndLeases, Store):
         path = self._shard_path(await self._ready(), "records", collection, key)
 
         def remove(shard: Shard) -> bool:
-            doc = shard.find(key)
-            if doc is None:
-                return False
-            shard.table.remove(doc_ids=[doc.doc_id])
-            return True
+            return shard.storage.remove_document(key)
 
         # Reading first keeps a delete of a missing key from writing (and from needing a thread).
-        if await self._on_shard(path, lambda s: s.find(key), write=False) is None:
+        if await self._on_shard(path, lambda s: s.storage.document(key), write=False) is None:
             return False
         return await self._on_shard(path, remove, write=True)
 
@@ -317,21 +309,9 @@ class TinyDBStore(QueueAndLeases, Store):
             for path, batch in pending.items():
                 def write(shard: Shard, batch: list[tuple[str, str]] = batch) -> None:
                     with shard.storage.batch():
-                        index = {doc["k"]: doc for doc in shard.table}
-                        new = []
                         for key, data in batch:
-                            doc = index.get(key)
-                            if doc is None:
-                                doc = {"k": key, "v": 1, "d": data}
-                                index[key] = doc
-                                new.append(doc)
-                            else:
-                                fields = {"v": doc["v"] + 1, "d": data}
-                                if hasattr(doc, "doc_id"):
-                                    shard.table.update(fields, doc_ids=[doc.doc_id])
-                                doc.update(fields)
-                        if new:
-                            shard.table.insert_multiple(new)
+                            doc = shard.storage.document(key)
+                            shard.storage.set_document(key, {"k": key, "v": doc["v"] + 1 if doc else 1, "d": data})
 
                 await self._on_shard(path, write, write=True, keep=False)
             pending.clear()
