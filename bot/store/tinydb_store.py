@@ -46,6 +46,7 @@ from bot.store.tinydb_commit import GroupCommit, wait_to_the_end
 from bot.store.tinydb_files import (DEFAULT_SHARDS, FORMAT, META_FILE, WRITER_LOCK, AtomicJSONStorage, Shard,
                                     folder_name, json_text, process_alive, shard_files, shard_index)
 from bot.store.tinydb_queue import QueueAndLeases
+from bot.store.tinydb_writer import WriterProcess
 
 __all__ = ["TinyDBStore"]
 
@@ -55,6 +56,7 @@ T = TypeVar("T")
 
 LOCK_STRIPES = 1024
 MAX_CACHED_PATHS = 65_536    # shard paths remembered (about 10 MB at most; 4,096 per collection)
+WRITER_WAIT = 3.0            # seconds to wait for the writer process of a server that died (see below)
 
 
 class TinyDBStore(QueueAndLeases, Store):
@@ -72,6 +74,7 @@ class TinyDBStore(QueueAndLeases, Store):
         cache_shards: int = 256,
         fsync: bool = True,
         offload_io: bool = True,
+        writer_process: bool = True,
     ) -> None:
         self.path = Path(path)
         self._wanted_shards = {**DEFAULT_SHARDS, **(shards or {})}
@@ -86,6 +89,8 @@ class TinyDBStore(QueueAndLeases, Store):
         self._commit = GroupCommit()
         self._paths: dict[tuple[str, str | None, int], Path] = {}
         self._writer_lock: int | None = None   # held: this instance writes through spares (tinydb_files)
+        self._use_writer = writer_process and offload_io
+        self._writer: WriterProcess | None = None   # the writer process (tinydb_writer), with the lock
 
     # -- lifecycle --------------------------------------------------------------------------
     async def open(self) -> None:
@@ -95,6 +100,9 @@ class TinyDBStore(QueueAndLeases, Store):
     async def close(self) -> None:
         self._cache.clear()
         self._shards = None
+        if self._writer is not None:
+            writer, self._writer = self._writer, None
+            await writer.close()
         if self._writer_lock is not None:
             with contextlib.suppress(OSError):
                 os.close(self._writer_lock)
@@ -114,6 +122,7 @@ class TinyDBStore(QueueAndLeases, Store):
             shards = dict(self._wanted_shards)
             meta.write({"store": {"1": {"format": FORMAT, "shards": shards}}})
             self._take_writer_lock()
+            self._start_writer()
             return shards
         try:
             info = stored["store"]["1"]
@@ -124,24 +133,48 @@ class TinyDBStore(QueueAndLeases, Store):
             raise StoreError(f"store file {meta_path} is not a skillcoach store description: {exc}") from exc
         if shards != self._wanted_shards and self._wanted_shards != DEFAULT_SHARDS:
             log.warning("store %s keeps its existing shard counts %s", self.path, shards)
-        self._remove_stale_temp_files()
         self._take_writer_lock()
+        self._remove_stale_temp_files()
+        self._start_writer()
         return shards
 
     def _take_writer_lock(self) -> None:
-        """Become the folder's writer with spares if no other process (or instance) is (tinydb_files)."""
+        """Become the folder's writer with spares if no other process (or instance) is (tinydb_files).
+
+        The lock file names the process that took it. When the lock is held but that process is gone,
+        the holder is its writer process finishing its last writes (bot/store/tinydb_writer.py): wait
+        for it (at most `WRITER_WAIT` seconds) rather than write beside it.
+        """
         if fcntl is None or self._writer_lock is not None:
             return
         try:
             fd = os.open(self.path / WRITER_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError:
             return
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            return
+        deadline = time.monotonic() + WRITER_WAIT
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() > deadline or _holder_alive(fd):
+                    os.close(fd)
+                    return
+                time.sleep(0.02)
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
         self._writer_lock = fd
+
+    @property
+    def writer_pid(self) -> int | None:
+        """The process id of the writer process while writes go through it (bot/store/tinydb_writer.py)."""
+        writer = self._writer
+        return writer.pid if writer is not None and writer.poll() else None
+
+    def _start_writer(self) -> None:
+        if self._use_writer and self._writer_lock is not None and self._writer is None:
+            self._writer = WriterProcess.start(self._writer_lock)
 
     def _remove_stale_temp_files(self) -> None:
         """Delete temporary files left by writers that died (their process no longer exists)."""
@@ -211,6 +244,8 @@ class TinyDBStore(QueueAndLeases, Store):
             shard = self._cached_shard(path, keep)
             try:
                 if self._offload and write:
+                    if self._writer is not None and self._writer.poll():
+                        return await self._write_through(self._writer, fn, shard)
                     return await self._commit.write(fn, shard)
                 if self._offload and not keep and not shard.storage.loaded:
                     return await _in_thread_to_the_end(fn, shard)
@@ -221,6 +256,26 @@ class TinyDBStore(QueueAndLeases, Store):
                 # The shard's parsed data may be half-changed or unreadable: load it afresh next time.
                 self._cache.pop(path, None)
                 raise
+
+    async def _write_through(self, writer: WriterProcess, fn: Callable[[Shard], T], shard: Shard) -> T:
+        """`fn(shard)` applied here, its file written by the writer process; answered once it is in
+        place (the caller holds the shard's lock until then, even if cancelled)."""
+        storage = shard.storage
+        with storage.captured() as payload:
+            result = fn(shard)
+        if not payload:
+            return result   # nothing changed
+        written = writer.write(storage.path, payload[0], spare=storage.spare, fsync=storage.fsync)
+        try:
+            signature = await wait_to_the_end(written)
+        except OSError as exc:
+            storage.invalidate()
+            raise StoreError(f"cannot write store file {storage.path}: {exc}") from exc
+        except BaseException:
+            storage.invalidate()
+            raise
+        storage.installed(signature)
+        return result
 
     # -- records ----------------------------------------------------------------------------
     async def get(self, collection: str, key: str) -> Record | None:
@@ -350,6 +405,15 @@ class TinyDBStore(QueueAndLeases, Store):
         if self._shards is None:
             raise StoreError("open the store first")
         return self._shard_path(self._shards, "records", collection, key)
+
+
+def _holder_alive(fd: int) -> bool:
+    """Whether the process named in the writer lock file (the one that took the lock) is running."""
+    try:
+        pid = int(os.pread(fd, 32, 0).decode().strip() or 0)
+    except (OSError, ValueError):
+        return True
+    return pid <= 0 or process_alive(pid)
 
 
 async def _in_thread_to_the_end(fn: Callable[[Shard], T], shard: Shard) -> T:
