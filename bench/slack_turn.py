@@ -56,6 +56,7 @@ from slack_bolt.app.async_app import AsyncApp  # noqa: E402
 from slack_sdk.web.async_client import AsyncWebClient  # noqa: E402
 
 from adapters.slack import SLACK_ADAPTER  # noqa: E402
+from bot.lifecycle import warm_and_settle  # noqa: E402
 from bot.server import build_coach, create_app  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.store import PROFILES, open_store  # noqa: E402
@@ -279,6 +280,7 @@ async def run(args: argparse.Namespace) -> None:
                     await one_turn(session, fake, ours, user, "help")
                     await one_turn(session, fake, reference, user, "help")
 
+                warm_and_settle(adapter.coach.catalog)   # as `skillcoach serve` does once it listens
                 for side in (ours, reference):
                     side.wall, side.turns = 0.0, 0
                 core_times.clear()

@@ -22,6 +22,7 @@ running is cancelled; a nudge job not given back is taken over when its lease en
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import time
@@ -111,11 +112,24 @@ async def _serve(app: web.Application, *, host: str, port: int, stop_timeout: fl
     return 0 if clean else 1
 
 
+def warm_and_settle(catalog: Catalog) -> None:
+    """Load the matching indexes, then set what the process has loaded aside from the garbage collector.
+
+    The catalog, its indexes and the imported modules are hundreds of thousands of objects that live as
+    long as the process; left among the collector's objects, each full collection walks them all (about
+    90 ms in `python bench/slack_turn.py`, a stall of every conversation). Frozen after one collection
+    (`gc.freeze`), later collections look only at what the conversations create.
+    """
+    warm(catalog)
+    gc.collect()
+    gc.freeze()
+
+
 async def _warm(state: ServerState, catalog: Catalog) -> None:
     """Load the matching indexes in a worker thread while the server already answers."""
     started = time.monotonic()
     try:
-        await asyncio.get_running_loop().run_in_executor(None, warm, catalog)
+        await asyncio.get_running_loop().run_in_executor(None, warm_and_settle, catalog)
     except Exception as exc:  # a bug or an unreadable index: not ready, and the log says why
         log.error("matching indexes could not be loaded: %s: %s", type(exc).__name__, exc)
         state.loading = f"matching indexes could not be loaded ({type(exc).__name__})"

@@ -279,9 +279,34 @@ class TinyDBStore(QueueAndLeases, Store):
 
     # -- records ----------------------------------------------------------------------------
     async def get(self, collection: str, key: str) -> Record | None:
-        path = self._shard_path(await self._ready(), "records", collection, key)
-        doc = await self._on_shard(path, lambda s: s.storage.document(key), write=False)
+        path = self._shard_path(self._shards or await self._ready(), "records", collection, key)
+        found, doc = self._read_now(path, key)
+        if not found:
+            doc = await self._on_shard(path, lambda s: s.storage.document(key), write=False)
         return None if doc is None else Record(key, json.loads(doc["d"]), doc["v"])
+
+    async def get_many(self, items: list[tuple[str, str]]) -> list[Record | None]:
+        shards = self._shards or await self._ready()
+        out: list[Record | None] = []
+        for collection, key in items:
+            path = self._shard_path(shards, "records", collection, key)
+            found, doc = self._read_now(path, key)
+            if not found:
+                doc = await self._on_shard(path, lambda s, key=key: s.storage.document(key), write=False)
+            out.append(None if doc is None else Record(key, json.loads(doc["d"]), doc["v"]))
+        return out
+
+    def _read_now(self, path: Path, key: str) -> tuple[bool, Any]:
+        """The document of `key` read right away when no write holds its shard (a read changes nothing
+        and the event loop runs nothing else meanwhile): (True, document or None); else (False, None)
+        and the caller waits for the shard's lock."""
+        if self._lock(path).locked():
+            return False, None
+        try:
+            return True, self._cached_shard(path, True).storage.document(key)
+        except BaseException:
+            self._cache.pop(path, None)   # unreadable: loaded afresh next time
+            raise
 
     async def put(self, collection: str, key: str, data: dict[str, Any], *, version: int | None = None) -> Record:
         text = json_text(data, f"{collection}/{key}")
