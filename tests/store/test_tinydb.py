@@ -30,9 +30,21 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "data" / "skillcoach.db"
 
 
+OPENED: list[TinyDBStore] = []
+
+
+@pytest.fixture(autouse=True)
+async def _close_opened_stores():
+    """Stores a test opened and left open are closed after it (each ends its writer process)."""
+    yield
+    while OPENED:
+        await OPENED.pop().close()
+
+
 async def opened(path: Path, **options) -> TinyDBStore:
     store = TinyDBStore(path, **options)
     await store.open()
+    OPENED.append(store)
     return store
 
 
