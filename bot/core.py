@@ -29,7 +29,7 @@ from bot.people import Directory, Person
 from bot.recommend import Recommender
 from bot.settings import Settings
 from bot.store import ADDRESSES, EMAILS, PROFILES, USER_COLLECTIONS, Store, update
-from bot.turn import Deliver, DuplicateEvent, run_turn
+from bot.turn import Deliver, DuplicateEvent, Outcome, run_turn
 from bot.types import Incoming, Reply
 
 log = logging.getLogger("skillcoach.core")
@@ -129,8 +129,10 @@ class Coach:
         started = time.perf_counter()
         outcome = "error"
         try:
-            replies, outcome = await self._handle(incoming, once=once, retried=retried, deliver=deliver,
-                                                  before=before)
+            replies, outcome, undelivered = await self._handle(incoming, once=once, retried=retried,
+                                                               deliver=deliver, before=before)
+            if undelivered is not None:   # the adapter's delivery error, raised to it as if it had delivered
+                raise undelivered
             if deliver is not None and replies:  # one way out: with `deliver`, every reply goes through it
                 await deliver(replies)
                 return []
@@ -139,8 +141,9 @@ class Coach:
             self.metrics.turn(incoming.platform, outcome, time.perf_counter() - started)
 
     async def _handle(self, incoming: Incoming, *, once: bool, retried: bool, deliver: Deliver | None,
-                      before: Callable[[], Awaitable[None]] | None = None) -> tuple[list[Reply], str]:
-        """`handle`, and the turn's outcome for the metrics."""
+                      before: Callable[[], Awaitable[None]] | None = None,
+                      ) -> tuple[list[Reply], str, BaseException | None]:
+        """`handle`, the turn's outcome for the metrics, and what `deliver` raised when the turn used it."""
         if len(incoming.text) > MAX_TEXT:
             incoming = replace(incoming, text=incoming.text[:MAX_TEXT])
         lock = self._locks.get(incoming.user_key)
@@ -149,25 +152,23 @@ class Coach:
             self._locks[incoming.user_key] = lock
         async with lock:
             try:
-                replies, delivered = await self._turn(incoming, once=once and bool(incoming.event_id),
-                                                      retried=retried,
-                                                      deliver=None if self.store.shared else deliver,
-                                                      before=before)
+                outcome = await self._turn(incoming, once=once and bool(incoming.event_id), retried=retried,
+                                           deliver=None if self.store.shared else deliver, before=before)
             except DuplicateEvent:
-                return [], "duplicate"
+                return [], "duplicate", None
             except StoreError as exc:
                 log.warning("store unavailable during a turn of %s: %s", incoming.user_key, exc)
-                return [Reply(M.TRY_AGAIN)], "store_unavailable"
+                return [Reply(M.TRY_AGAIN)], "store_unavailable", None
             except (OSError, ConnectionError) as exc:
                 log.warning("store unreachable during a turn of %s: %s", incoming.user_key, exc)
-                return [Reply(M.TRY_AGAIN)], "store_unavailable"
-        if delivered:
-            return [], "answered"
-        return replies or [Reply(M.HELP)], "answered"
+                return [Reply(M.TRY_AGAIN)], "store_unavailable", None
+        if outcome.delivered:
+            return [], "answered", outcome.undelivered
+        return outcome.replies or [Reply(M.HELP)], "answered", None
 
     async def _turn(self, incoming: Incoming, *, once: bool = False, retried: bool = False,
                     deliver: Deliver | None = None,
-                    before: Callable[[], Awaitable[None]] | None = None) -> tuple[list[Reply], bool]:
+                    before: Callable[[], Awaitable[None]] | None = None) -> Outcome:
         gate = None
         event = str(incoming.event_id) if once else None
         later = False   # the store's record is written after the turn, unless the turn's save holds it
@@ -189,7 +190,7 @@ class Coach:
                 try:
                     outcome = await run_turn(self, incoming, gate=gate, deliver=deliver, event=event)
                     recorded = outcome.recorded
-                    return outcome.replies, outcome.delivered
+                    return outcome
                 except ConflictError:
                     # another process wrote this user's conversation first: run the turn again on fresh state
                     log.info("conflicting write for %s; retrying turn (%d)", incoming.user_key, attempt + 1)

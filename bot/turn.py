@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from bot import messages as M
 from bot import mydata, person
 from bot.context import Ctx, Dialog, Services
+from bot.errors import ConflictError, StoreError
 from bot.matching import normalise
 from bot.store import ADDRESSES, CONVERSATIONS, PROFILES, Record, Store
 from bot.types import FollowUp, Incoming, Reply
@@ -37,6 +38,7 @@ class Outcome:
     replies: list[Reply]
     delivered: bool = False
     recorded: bool = False
+    undelivered: BaseException | None = None   # what `deliver` raised (the turn itself was saved)
 
 
 class DuplicateEvent(Exception):
@@ -118,46 +120,57 @@ async def run_turn(coach: Core, inc: Incoming, *, gate: asyncio.Future[bool] | N
     # save, and the replies
     if event is not None:
         ctx.convo["events"] = [*seen, event][-EVENTS_KEPT:]
-    replies, delivered = await _save(coach, ctx, convo_rec, who, unchanged, deliver, email)
-    return Outcome(replies, delivered, recorded=event is not None)
+    replies, delivered, undelivered = await _save(coach, ctx, convo_rec, who, unchanged, deliver, email)
+    return Outcome(replies, delivered, recorded=event is not None, undelivered=undelivered)
 
 
 async def _save(coach: Core, ctx: Ctx, convo_rec: Record | None, who: person.Resolved,
-                unchanged: tuple[str, str], deliver: Deliver | None, email: str | None) -> tuple[list[Reply], bool]:
+                unchanged: tuple[str, str], deliver: Deliver | None,
+                email: str | None) -> tuple[list[Reply], bool, BaseException | None]:
+    """Save what the step changed; hand the replies to `deliver` (when given) as soon as nothing but the
+    file work can fail any more, so they go out while the rest is written; then tell the listeners.
+    Returns the replies not yet handed over, whether they were, and the error `deliver` raised."""
     key = ctx.incoming.user_key
     convo_version = convo_rec.version if convo_rec else 0
     convo_changed, profile_changed = repr(ctx.convo) != unchanged[0], repr(ctx.profile) != unchanged[1]
-    if deliver is not None and convo_changed and not profile_changed and ctx.replies and not (
-        ctx.plan_changed or ctx.settings_changed
-    ):
-        # only this process writes this conversation, and only under this user's lock: the save
-        # cannot conflict, so the replies go out while it is written
-        save = coach.store.put(CONVERSATIONS, key, ctx.convo, version=convo_version)
-        saved, sent = await asyncio.gather(save, deliver(ctx.replies), return_exceptions=True)
-        if isinstance(sent, BaseException):
-            log.error("delivering the replies of a turn of %s failed", key, exc_info=sent)
-        if isinstance(saved, BaseException):
-            raise saved
-        return [], True
     if profile_changed:  # first: a conflict with a turn on another platform then leaves nothing half-saved
         ctx.profile["updated_at"] = coach.clock()
         await coach.store.put(PROFILES, who.key, ctx.profile, version=who.record.version if who.record else 0)
-        if ctx.email_change:
+
+    async def identity() -> None:   # the email index and the link between identities, in this order
+        if profile_changed and ctx.email_change:
             await coach.index_email(who.key, old=ctx.email_change[0], new=ctx.email_change[1])
-    if who.link:
-        await coach.store.put(person.LINKS, key, {"person": who.key, "email": email})  # the email that joined them
-        if who.replaced is not None:
-            await coach.store.delete(PROFILES, key)
-        await coach.index_email(key, old=None, new=email)
-    elif who.stale_link:
-        await coach.store.delete(person.LINKS, key)
+        if who.link:
+            await coach.store.put(person.LINKS, key, {"person": who.key, "email": email})  # the email that joined them
+            if who.replaced is not None:
+                await coach.store.delete(PROFILES, key)
+            await coach.index_email(key, old=None, new=email)
+        elif who.stale_link:
+            await coach.store.delete(person.LINKS, key)
+
+    writes = [identity()] if (profile_changed and ctx.email_change) or who.link or who.stale_link else []
     if convo_changed:
-        await coach.store.put(CONVERSATIONS, key, ctx.convo, version=convo_version)
+        writes.append(coach.store.put(CONVERSATIONS, key, ctx.convo, version=convo_version))
+    delivered = deliver is not None and bool(ctx.replies)
+    undelivered = None
+    if delivered:
+        # only this process writes this conversation, under this user's lock (the core hands `deliver`
+        # over only then): what is left cannot conflict, so the replies go out while it is written
+        *saved, sent = await asyncio.gather(*writes, deliver(ctx.replies), return_exceptions=True)  # type: ignore[misc]
+        undelivered = sent if isinstance(sent, BaseException) else None   # the adapter hears of it after the save
+        failed = next((r for r in saved if isinstance(r, BaseException)), None)
+        if isinstance(failed, ConflictError):   # cannot happen here; never a second run after the replies went
+            raise StoreError(f"a write of a turn of {key} conflicted after its replies went out") from failed
+        if failed is not None:
+            raise failed
+    else:
+        for write in writes:
+            await write
     what = "plan" if ctx.plan_changed else "settings" if ctx.settings_changed else None
     if what:
-        for identity in person.identities(ctx.profile, key):
-            await coach.notify(identity, what)
-    return ctx.replies, False
+        for identity_key in person.identities(ctx.profile, key):
+            await coach.notify(identity_key, what)
+    return ([], True, undelivered) if delivered else (ctx.replies, False, None)
 
 
 async def _allowed(gate: asyncio.Future[bool] | None) -> None:

@@ -21,7 +21,7 @@ from aiohttp import web
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
-from adapters.slack.client import PLATFORM, build_client, field
+from adapters.slack.client import PLATFORM, build_client, field, library_logger
 from adapters.slack.delivery import SlackDelivery
 from adapters.slack.directory import USER_CACHE_SECONDS, SlackDirectory
 from adapters.slack.gate import make_handler
@@ -66,7 +66,7 @@ class SlackAdapter:
         self.settings = settings
         self.socket_mode = bool(settings.slack_app_token)
         self.client = build_client(settings)
-        bolt_log = logging.getLogger("skillcoach.slack.bolt")
+        bolt_log = library_logger("skillcoach.slack.bolt")
         if not any(isinstance(f, _BoltLogFilter) for f in bolt_log.filters):
             bolt_log.addFilter(_BoltLogFilter())
         # proactive messages (the outbox): a dropped connection is not retried blindly, the outbox reads

@@ -8,6 +8,7 @@ for the core's delivery (bot/delivery.py): wait and retry, or give up on this pe
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -35,10 +36,21 @@ def build_client(settings: Settings, *, retry_dropped_connections: bool = True) 
     handlers: list[Any] = [AsyncRateLimitErrorRetryHandler(max_retry_count=5)]
     if retry_dropped_connections:
         handlers.insert(0, AsyncConnectionErrorRetryHandler(max_retry_count=2))
-    kwargs: dict[str, Any] = {"token": settings.slack_bot_token, "retry_handlers": handlers}
+    kwargs: dict[str, Any] = {"token": settings.slack_bot_token, "retry_handlers": handlers,
+                              "logger": library_logger("skillcoach.slack.api")}
     if settings.slack_api_url:
         kwargs["base_url"] = settings.slack_api_url.rstrip("/") + "/"
     return AsyncWebClient(**kwargs)
+
+
+def library_logger(name: str) -> logging.Logger:
+    """A logger for slack_sdk's client or bolt, with a level of its own. Both test the logger's own level
+    (`logger.level <= DEBUG`, not the effective level) before they build a debug line — with the whole
+    request and response — for every call and every middleware, so with the level unset (0) they do that
+    work on every turn although nothing is logged. DEBUG only when the process logs DEBUG."""
+    logger = logging.getLogger(name)
+    logger.setLevel(logging.DEBUG if logging.getLogger().isEnabledFor(logging.DEBUG) else logging.INFO)
+    return logger
 
 
 def field(data: Any, *path: str) -> Any:
