@@ -4,10 +4,12 @@
 
 1. The core alone (`Coach.handle` with deduplication, the reply handed to a no-op `deliver`; no HTTP,
    no Slack): `--users` users at once go through the interview script of bench/slack_turn.py
-   `--rounds` times, on the memory store (the reference: no file work at all) and on the TinyDB store,
-   alternating, in the same run. Printed: turns/s of each and their ratio; for TinyDB the shard writes
-   per turn and the worker-thread time per write, split into its steps (apply the change and write the
-   file, fsync, rename or exchange).
+   `--rounds` times, on the memory store (the reference: no file work at all) and on the TinyDB store as
+   the server runs it (its file work in a writer process, bot/store/tinydb_writer.py) and with worker
+   threads instead (what it falls back to), alternating, in the same run. Printed: turns/s of each and
+   their ratio to the memory store, CPU per turn of this process (and of the writer process); the shard
+   writes per turn, and for the worker threads their time per write, split into its steps (apply the
+   change and write the file, fsync, rename or exchange).
 2. The file system under those writes: `--files` shard-size files (2 KB) written the two ways the store
    writes them — a new temporary file, fsync, renamed over the old file (other writers, a shard's first
    write); and, as the folder's writer does, a spare overwritten, fsynced and swapped with the shard file
@@ -38,6 +40,7 @@ import bot.store.tinydb_commit as commit  # noqa: E402
 import bot.store.tinydb_files as files  # noqa: E402
 from bot.store.tinydb_files import exchange  # noqa: E402
 from bot.server import build_coach  # noqa: E402
+from bot.store.tinydb_store import TinyDBStore  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.types import Incoming, Reply  # noqa: E402
 
@@ -64,12 +67,28 @@ def timed(owner: Any, name: str, step: str) -> None:
     setattr(owner, name, wrapper)
 
 
-async def core_rate(kind: str, users: int, rounds: int, tag: str) -> tuple[float, int]:
-    """Turns per second of `users` users at once on store `kind`; and how many turns were measured."""
+KINDS = {"memory": "memory store", "process": "TinyDB, writer process", "threads": "TinyDB, worker threads"}
+
+
+def _cpu_of(pid: int | None) -> float:
+    """CPU seconds a process of ours used so far (Linux /proc), 0 when unknown."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+async def core_rate(kind: str, users: int, rounds: int, tag: str) -> tuple[float, int, float, float]:
+    """`users` users at once on store `kind` (KINDS): turns per second, turns measured, and CPU seconds
+    of this process and of the store's writer process in that time."""
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(_env_file=None, db_path=Path(tmp) / "db", teams_enabled=False,
                             database_url="memory:" if kind == "memory" else "")
-        coach = build_coach(settings)
+        store = None if kind == "memory" else TinyDBStore(settings.db_path, writer_process=kind == "process")
+        coach = build_coach(settings, store=store)
         await coach.store.open()
 
         async def deliver(replies: list[Reply]) -> None:
@@ -82,15 +101,18 @@ async def core_rate(kind: str, users: int, rounds: int, tag: str) -> tuple[float
 
         await asyncio.gather(*(person(f"W{tag}{i}") for i in range(users)))   # warm-up: caches, catalog
         await coach.dedupe.drain()
+        writer = getattr(coach.store, "writer_pid", None)
         TIMES.clear()
+        cpu0, writer0 = time.process_time(), _cpu_of(writer)
         t0 = time.perf_counter()
         for r in range(rounds):
             await asyncio.gather(*(person(f"U{tag}{r:03d}{i:03d}") for i in range(users)))
         await coach.dedupe.drain()   # the events' records are part of the work
         took = time.perf_counter() - t0
+        cpu, writer_cpu = time.process_time() - cpu0, _cpu_of(writer) - writer0
         await coach.store.close()
     turns = users * rounds * len(SCRIPT)
-    return turns / took, turns
+    return turns / took, turns, cpu, writer_cpu
 
 
 def file_writes(folder: Path, n: int, repeat: int, *, threads: int, fsync: bool, way: str) -> float:
@@ -144,25 +166,36 @@ async def run(args: argparse.Namespace) -> None:
     timed(files.AtomicJSONStorage, "_flush", "apply + write the file")
     timed(files.AtomicJSONStorage, "sync_staged", "fsync")
     timed(files.AtomicJSONStorage, "install_staged", "rename or exchange")
-    memory_rates, tinydb_rates = [], []
+    rates: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    cpu: collections.Counter[str] = collections.Counter()
     steps: collections.Counter[str] = collections.Counter()
-    measured = 0
-    for k in range(3):   # alternating, so load from other programs hits both alike
-        rate, _ = await core_rate("memory", args.users, args.rounds, f"m{k}")
-        memory_rates.append(rate)
-        rate, turns = await core_rate("tinydb", args.users, args.rounds, f"t{k}")
-        tinydb_rates.append(rate)
-        steps.update(TIMES)
-        measured += turns
-    mem, tiny = statistics.median(memory_rates), statistics.median(tinydb_rates)
-    print(f"the core alone, {args.users} users at once (median of 3 alternating runs):")
-    print(f"  memory store  {mem:8.0f} turns/s  (reference)")
-    print(f"  TinyDB store  {tiny:8.0f} turns/s  ({tiny / mem:.0%} of the memory store)")
+    measured: collections.Counter[str] = collections.Counter()
+    for k in range(3):   # alternating, so load from other programs hits each alike
+        for kind in KINDS:
+            rate, turns, mine, writer = await core_rate(kind, args.users, args.rounds, f"{kind[0]}{k}")
+            rates[kind].append(rate)
+            cpu[kind] += mine
+            cpu[kind + " writer"] += writer
+            measured[kind] += turns
+            if kind == "threads":
+                steps.update(TIMES)
+            else:
+                steps[kind + " writes"] += TIMES["apply + write the file calls"]
+    mem = statistics.median(rates["memory"])
+    print(f"the core alone, {args.users} users at once (median of 3 alternating runs; CPU per turn of this "
+          "process, and of the writer process):")
+    for kind, name in KINDS.items():
+        rate = statistics.median(rates[kind])
+        share = "(reference)" if kind == "memory" else f"({rate / mem:.0%} of the memory store)"
+        writer = f" + {cpu[kind + ' writer'] / measured[kind] * 1000:.2f}" if kind == "process" else ""
+        print(f"  {name:24s} {rate:8.0f} turns/s  {share:28s} CPU {cpu[kind] / measured[kind] * 1000:.2f}{writer} "
+              "ms a turn")
     writes = steps["fsync calls"]
-    print(f"  TinyDB: {writes / measured:.2f} shard writes per turn, {steps['group job calls'] / measured:.2f} "
-          f"group jobs per turn; worker-thread time per write:")
+    print(f"  TinyDB: {steps['process writes'] / measured['process']:.2f} shard writes per turn; with worker "
+          f"threads {steps['group job calls'] / measured['threads']:.2f} group jobs per turn, and their time "
+          "per write:")
     for step in ("apply + write the file", "fsync", "rename or exchange"):
-        print(f"    {step:24s} {steps[step] / writes * 1000:6.2f} ms")
+        print(f"    {step:24s} {steps[step] / max(1, writes) * 1000:6.2f} ms")
     print(f"\nthe file system, {args.files} files of 2 KB, ms per write (median of 3):")
     with tempfile.TemporaryDirectory(dir=os.environ.get("SKILLCOACH_BENCH_DIR")) as tmp:
         folder = Path(tmp)

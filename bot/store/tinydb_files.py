@@ -4,6 +4,7 @@ Layout: `path` (the `SKILLCOACH_DB` setting, e.g. `data/skillcoach.db`) is a *fo
 
     data/skillcoach.db/
         store.json                      format version and the shard count of each kind
+        changes                         a byte appended by every write of a process that is not the writer
         records/<collection>/0a3f.json  one TinyDB file per shard of a collection
         dedupe/<namespace>/01c2.json    add_once keys and their expiry times
         queues/<queue>/003e.json        the jobs of one work queue (a queue is its own folder)
@@ -56,6 +57,7 @@ from bot.errors import StoreError
 
 FORMAT = 1
 META_FILE = "store.json"
+CHANGES_FILE = "changes"
 WRITER_LOCK = "writer.lock"
 SPARE_SUFFIX = ".spare"
 # Shard counts per kind of data. Records: 4096 shards keep a shard at ~25 profiles (~40 KB) at
@@ -134,11 +136,14 @@ class AtomicJSONStorage(Storage):
     raises `StoreError` naming it.
     """
 
-    def __init__(self, path: str | Path, *, fsync: bool = True, spare: bool = False) -> None:
+    def __init__(self, path: str | Path, *, fsync: bool = True, spare: bool = False,
+                 changes: Path | None = None) -> None:
         super().__init__()
         self.path = Path(path)
         self.fsync = fsync
         self.spare = spare   # this process holds the writer lock: write through a spare (module docstring)
+        self.changes = changes   # not the writer: note each write here, so the writer knows to look
+        self.checked = -1   # the writer's count of others' writes when this file was last seen current
         self._data: dict[str, dict[str, Any]] | None = None
         self._loaded = False
         self._signature: tuple[int, int, int] | None = None
@@ -283,6 +288,8 @@ class AtomicJSONStorage(Storage):
             self.invalidate()
             raise StoreError(f"cannot write store file {self.path}: {exc}") from exc
         self._signature = signature
+        if self.changes is not None:
+            note_change(self.changes)
 
     def installed(self, signature: tuple[int, int, int]) -> None:
         """A captured write was put in place by the writer process: the file is now this one."""
@@ -372,6 +379,18 @@ class AtomicJSONStorage(Storage):
             self._captured = None
 
 
+def note_change(changes: Path) -> None:
+    """Tell the folder's writer that a shard changed under it: one byte more in `changes` (its size is
+    what the writer compares; bot/store/tinydb_store.py). Where even that byte cannot be written (in the
+    folder the shard was just written to) the writer sees the change once the shard leaves its cache."""
+    with contextlib.suppress(OSError):
+        fd = os.open(changes, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, b".")
+        finally:
+            os.close(fd)
+
+
 def stage_file(path: Path, payload: bytes, spare: bool) -> tuple[Path, int]:
     """Write `payload` into the file that is to replace `path` — its spare, overwritten in place, or a new
     temporary file — and return that file and its open descriptor (not yet synced). Raises OSError,
@@ -426,8 +445,8 @@ class Shard:
 
     __slots__ = ("db", "storage", "table")
 
-    def __init__(self, path: Path, fsync: bool, spare: bool = False) -> None:
-        self.db = TinyDB(path, storage=AtomicJSONStorage, fsync=fsync, spare=spare)
+    def __init__(self, path: Path, fsync: bool, spare: bool = False, changes: Path | None = None) -> None:
+        self.db = TinyDB(path, storage=AtomicJSONStorage, fsync=fsync, spare=spare, changes=changes)
         self.storage: AtomicJSONStorage = self.db.storage  # type: ignore[assignment]
         self.table = self.db.table(TABLE)
 

@@ -11,12 +11,17 @@ leases); this module opens the folder, addresses and caches shards, and holds th
 API.
 
 Concurrency: the store serves one process. Every operation on a shard runs under an asyncio lock for
-that shard (striped locks, bounded memory), so any number of tasks may call any method at once.
-Writes go to a worker thread, grouped with the writes of other shards that wait at the same time
-(group commit), so fsync never blocks the event loop. Reads run inline, loading a shard that is not
-cached (a small file); admin scans, which read many shards once, load them in a worker thread. A
-bounded LRU cache keeps recently used shards parsed; each access checks the file's identity with one
-`stat`, so a change made by another process (an admin command) is seen on the next read.
+that shard (striped locks, bounded memory), so any number of tasks may call any method at once. The
+process holding the folder's writer lock hands its writes' file work to a writer process of its own
+(bot/store/tinydb_writer.py); without one, writes go to worker threads, grouped with the writes of other
+shards that wait at the same time (group commit, bot/store/tinydb_commit.py). Either way fsync never
+blocks the event loop. Reads run inline, loading a shard that is not cached (a small file), without
+waiting for the lock when no write holds it; admin scans, which read many shards once, load them in a
+worker thread. A bounded LRU cache keeps recently used shards parsed. A change made by another process
+(an admin command) is seen on the next read: other processes check the file's identity with one `stat`
+at each access; the writer, which every other writing process tells by a byte added to the folder's
+`changes` file, looks at that file once per records operation and checks its cached shards again only
+after it changed.
 """
 
 from __future__ import annotations
@@ -43,8 +48,8 @@ except ImportError:  # pragma: no cover - not on Linux
 from bot.errors import ConflictError, StoreError
 from bot.store.base import Record, Store
 from bot.store.tinydb_commit import GroupCommit, wait_to_the_end
-from bot.store.tinydb_files import (DEFAULT_SHARDS, FORMAT, META_FILE, WRITER_LOCK, AtomicJSONStorage, Shard,
-                                    folder_name, json_text, process_alive, shard_files, shard_index)
+from bot.store.tinydb_files import (CHANGES_FILE, DEFAULT_SHARDS, FORMAT, META_FILE, WRITER_LOCK, AtomicJSONStorage,
+                                    Shard, folder_name, json_text, process_alive, shard_files, shard_index)
 from bot.store.tinydb_queue import QueueAndLeases
 from bot.store.tinydb_writer import WriterProcess
 
@@ -91,6 +96,9 @@ class TinyDBStore(QueueAndLeases, Store):
         self._writer_lock: int | None = None   # held: this instance writes through spares (tinydb_files)
         self._use_writer = writer_process and offload_io
         self._writer: WriterProcess | None = None   # the writer process (tinydb_writer), with the lock
+        self._changes = self.path / CHANGES_FILE
+        self._others: tuple[int, int, int] | None = None   # the `changes` file as last seen (writer only)
+        self._generation = 0   # how often it was seen changed: a cached shard checked since is current
 
     # -- lifecycle --------------------------------------------------------------------------
     async def open(self) -> None:
@@ -223,25 +231,48 @@ class TinyDBStore(QueueAndLeases, Store):
         self._bind_loop()
         return self._locks[hash(path) % LOCK_STRIPES]
 
-    def _cached_shard(self, path: Path, keep: bool) -> Shard:
+    def _look_for_others(self) -> None:
+        """The writer's check, once per record operation, for writes by other processes: they each add a
+        byte to the folder's `changes` file (tinydb_files.note_change); while it is as it was, every
+        cached records shard is current without a `stat` of its own. Other processes check every shard."""
+        if self._writer_lock is None:
+            return
+        try:
+            st = os.stat(self._changes)
+            seen: tuple[int, int, int] | None = (st.st_ino, st.st_size, st.st_mtime_ns)
+        except OSError:
+            seen = None
+        if seen != self._others:
+            self._others = seen
+            self._generation += 1
+
+    def _cached_shard(self, path: Path, keep: bool, trusted: bool = False) -> Shard:
+        """The shard, parsed: from the cache when the file is still the one parsed. `trusted` (a records
+        operation that looked for others' writes first): a shard checked since then is not checked again."""
         shard = self._cache.get(path)
         if shard is not None:
-            if shard.storage.is_current():
+            storage = shard.storage
+            trusted = trusted and self._writer_lock is not None   # only the writer hears of others' writes
+            if (trusted and storage.checked == self._generation) or storage.is_current():
+                storage.checked = self._generation
                 self._cache.move_to_end(path)
                 return shard
             del self._cache[path]
-        shard = Shard(path, self._fsync, self._writer_lock is not None)
+        writer = self._writer_lock is not None
+        shard = Shard(path, self._fsync, writer, None if writer else self._changes)
+        shard.storage.checked = self._generation
         if keep:
             self._cache[path] = shard
             while len(self._cache) > self._cache_shards:
                 self._cache.popitem(last=False)
         return shard
 
-    async def _on_shard(self, path: Path, fn: Callable[[Shard], T], *, write: bool, keep: bool = True) -> T:
+    async def _on_shard(self, path: Path, fn: Callable[[Shard], T], *, write: bool, keep: bool = True,
+                        trusted: bool = False) -> T:
         """Run `fn` on one shard under its lock: writes group-committed in a worker thread, reads
         inline (an admin scan's loads, `keep=False`, in a worker thread); see the docstring."""
         async with self._lock(path):
-            shard = self._cached_shard(path, keep)
+            shard = self._cached_shard(path, keep, trusted)
             try:
                 if self._offload and write:
                     if self._writer is not None and self._writer.poll():
@@ -280,19 +311,22 @@ class TinyDBStore(QueueAndLeases, Store):
     # -- records ----------------------------------------------------------------------------
     async def get(self, collection: str, key: str) -> Record | None:
         path = self._shard_path(self._shards or await self._ready(), "records", collection, key)
+        self._look_for_others()
         found, doc = self._read_now(path, key)
         if not found:
-            doc = await self._on_shard(path, lambda s: s.storage.document(key), write=False)
+            doc = await self._on_shard(path, lambda s: s.storage.document(key), write=False, trusted=True)
         return None if doc is None else Record(key, json.loads(doc["d"]), doc["v"])
 
     async def get_many(self, items: list[tuple[str, str]]) -> list[Record | None]:
         shards = self._shards or await self._ready()
+        self._look_for_others()
         out: list[Record | None] = []
         for collection, key in items:
             path = self._shard_path(shards, "records", collection, key)
             found, doc = self._read_now(path, key)
             if not found:
-                doc = await self._on_shard(path, lambda s, key=key: s.storage.document(key), write=False)
+                doc = await self._on_shard(path, lambda s, key=key: s.storage.document(key), write=False,
+                                           trusted=True)
             out.append(None if doc is None else Record(key, json.loads(doc["d"]), doc["v"]))
         return out
 
@@ -303,7 +337,7 @@ class TinyDBStore(QueueAndLeases, Store):
         if self._lock(path).locked():
             return False, None
         try:
-            return True, self._cached_shard(path, True).storage.document(key)
+            return True, self._cached_shard(path, True, True).storage.document(key)
         except BaseException:
             self._cache.pop(path, None)   # unreadable: loaded afresh next time
             raise
@@ -320,7 +354,8 @@ class TinyDBStore(QueueAndLeases, Store):
             shard.storage.set_document(key, {"k": key, "v": current + 1, "d": text})
             return current + 1
 
-        new_version = await self._on_shard(path, write, write=True)
+        self._look_for_others()
+        new_version = await self._on_shard(path, write, write=True, trusted=True)
         return Record(key, json.loads(text), new_version)
 
     async def delete(self, collection: str, key: str) -> bool:

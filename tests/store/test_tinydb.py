@@ -131,6 +131,24 @@ async def test_a_change_by_another_instance_is_seen(db_path: Path) -> None:
     assert (await first.get(PROFILES, "u")).version == 2
 
 
+async def test_the_writer_checks_its_cached_shards_only_after_another_process_wrote(db_path: Path,
+                                                                                     monkeypatch) -> None:
+    writer = await opened(db_path)
+    other = await opened(db_path)   # not the writer: each of its writes adds a byte to `changes`
+    await writer.put(PROFILES, "u", {"n": 1})
+    await writer.get_many([(PROFILES, "u"), (PROFILES, "v")])
+    looked: list[str] = []
+    real_stat = os.stat
+    monkeypatch.setattr(os, "stat", lambda p, *a, **kw: looked.append(Path(p).name) or real_stat(p, *a, **kw))
+    for _ in range(5):
+        await writer.get_many([(PROFILES, "u"), (PROFILES, "v")])
+    assert looked == ["changes"] * 5   # one look for others' writes per call, none at the shards
+    await other.put(PROFILES, "u", {"n": 2}, version=1)
+    looked.clear()
+    assert (await writer.get(PROFILES, "u")).data == {"n": 2}   # seen at once: the shard was checked again
+    assert looked[0] == "changes" and writer.shard_of(PROFILES, "u").name in looked
+
+
 def _shard_and_spare(db_path: Path, collection: str) -> tuple[Path, Path]:
     [shard] = (db_path / "records" / collection).glob("*.json")
     return shard, shard.with_name(f".{shard.name}{tinydb_files.SPARE_SUFFIX}")
