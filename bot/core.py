@@ -29,7 +29,7 @@ from bot.people import Directory, Person
 from bot.recommend import Recommender
 from bot.settings import Settings
 from bot.store import ADDRESSES, EMAILS, PROFILES, USER_COLLECTIONS, Store, update
-from bot.turn import Deliver, DuplicateEvent, Outcome, run_turn
+from bot.turn import Deliver, DuplicateEvent, Outcome, address_changed, run_turn
 from bot.types import Incoming, Reply
 
 log = logging.getLogger("skillcoach.core")
@@ -215,9 +215,7 @@ class Coach:
             return
         if not known:
             current = await self.store.get(ADDRESSES, incoming.user_key)
-        if current is not None and current.data.get("address") == incoming.address and (
-            not incoming.email or current.data.get("email") == incoming.email
-        ):
+        if not address_changed(incoming, current):
             return
         try:
             await self.store.put(ADDRESSES, incoming.user_key, self.address_record(incoming))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 from bot.catalog import Catalog, LearningOption, Role
@@ -100,7 +100,26 @@ class Plan:
     level: str | None = None  # "senior" when the role's fundamentals are taken as known
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _plain(self)
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _plain(value: Any) -> Any:
+    """`dataclasses.asdict` for the plan's own data (dataclasses, lists, tuples, dicts of JSON values):
+    the same result, without its generic deep copy of every leaf (a plan is built on the turn's path)."""
+    kind = type(value)
+    names = _FIELDS.get(kind)
+    if names is None and is_dataclass(kind):
+        names = _FIELDS[kind] = tuple(f.name for f in fields(kind))
+    if names is not None:
+        return {name: _plain(getattr(value, name)) for name in names}
+    if kind is list or kind is tuple:
+        return kind(_plain(v) for v in value)
+    if kind is dict:
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    return value   # str, numbers, None, bool: immutable
 
 
 class Recommender:

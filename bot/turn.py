@@ -94,8 +94,8 @@ async def run_turn(coach: Core, inc: Incoming, *, gate: asyncio.Future[bool] | N
     if event is not None and event in seen:
         raise DuplicateEvent()
     await _allowed(gate)
-    if feature is None:
-        await coach.remember_address(inc, address, known=True)
+    # the address is written with the rest of the turn's save, when it is new or changed
+    address_write = feature is None and address_changed(inc, address)
     who = await person.resolve(coach.store, key, own_rec, link_rec, index_rec)
     convo: dict[str, Any] = dict(convo_rec.data) if convo_rec else {}
     profile: dict[str, Any] = dict(who.record.data) if who.record else {}
@@ -109,6 +109,9 @@ async def run_turn(coach: Core, inc: Incoming, *, gate: asyncio.Future[bool] | N
     await coach.dialog.step(ctx)
 
     # effects the step asked for
+    if (ctx.forget or ctx.export_at is not None) and address_write:
+        await coach.remember_address(inc, address, known=True)   # before the data is deleted or exported
+        address_write = False
     if ctx.forget:
         await coach.forget(key)
         return Outcome(ctx.replies)
@@ -120,15 +123,18 @@ async def run_turn(coach: Core, inc: Incoming, *, gate: asyncio.Future[bool] | N
     # save, and the replies
     if event is not None:
         ctx.convo["events"] = [*seen, event][-EVENTS_KEPT:]
-    replies, delivered, undelivered = await _save(coach, ctx, convo_rec, who, unchanged, deliver, email)
+    replies, delivered, undelivered = await _save(coach, ctx, convo_rec, who, unchanged, deliver, email,
+                                                  address if address_write else False)
     return Outcome(replies, delivered, recorded=event is not None, undelivered=undelivered)
 
 
 async def _save(coach: Core, ctx: Ctx, convo_rec: Record | None, who: person.Resolved,
-                unchanged: tuple[str, str], deliver: Deliver | None,
-                email: str | None) -> tuple[list[Reply], bool, BaseException | None]:
+                unchanged: tuple[str, str], deliver: Deliver | None, email: str | None,
+                address: Record | None | bool = False,
+                ) -> tuple[list[Reply], bool, BaseException | None]:
     """Save what the step changed; hand the replies to `deliver` (when given) as soon as nothing but the
     file work can fail any more, so they go out while the rest is written; then tell the listeners.
+    `address`: the address record read, when the incoming address differs from it (it is saved too).
     Returns the replies not yet handed over, whether they were, and the error `deliver` raised."""
     key = ctx.incoming.user_key
     convo_version = convo_rec.version if convo_rec else 0
@@ -151,6 +157,8 @@ async def _save(coach: Core, ctx: Ctx, convo_rec: Record | None, who: person.Res
     writes = [identity()] if (profile_changed and ctx.email_change) or who.link or who.stale_link else []
     if convo_changed:
         writes.append(coach.store.put(CONVERSATIONS, key, ctx.convo, version=convo_version))
+    if address is not False:   # the stored address (or None): this one is new or changed
+        writes.append(coach.remember_address(ctx.incoming, address, known=True))
     delivered = deliver is not None and bool(ctx.replies)
     undelivered = None
     if delivered:
@@ -171,6 +179,14 @@ async def _save(coach: Core, ctx: Ctx, convo_rec: Record | None, who: person.Res
         for identity_key in person.identities(ctx.profile, key):
             await coach.notify(identity_key, what)
     return ([], True, undelivered) if delivered else (ctx.replies, False, None)
+
+
+def address_changed(inc: Incoming, current: Record | None) -> bool:
+    """Whether the address this event came from differs from the one stored (`current`)."""
+    if not inc.address:
+        return False
+    return current is None or current.data.get("address") != inc.address or bool(
+        inc.email and current.data.get("email") != inc.email)
 
 
 async def _allowed(gate: asyncio.Future[bool] | None) -> None:

@@ -124,3 +124,14 @@ def test_advise_names_python_for_a_junior_developer_and_a_switch_into_developmen
         lines = out.stdout.splitlines()
         i = next(n for n, line in enumerate(lines) if "Programming languages" in line)
         assert lines[i + 1].strip().startswith("Learn: Start with Python, the official tutorial"), lines[i:i + 3]
+
+
+def test_a_plan_as_stored_is_what_dataclasses_asdict_makes_of_it(catalog, rec):
+    """`Plan.as_dict` walks the plan itself (it is on a turn's path): the same data as `asdict`."""
+    import dataclasses
+
+    roles = sorted(catalog.roles)[:40]
+    for current, target in zip(roles, reversed(roles)):
+        for plan in (rec.plan(_ref(rec, current), [], "grow"),
+                     rec.plan(_ref(rec, current), [], "switch", _ref(rec, target), prefs=["mentoring"])):
+            assert plan.as_dict() == dataclasses.asdict(plan)
