@@ -172,8 +172,13 @@ async def _save(coach: Core, ctx: Ctx, convo_rec: Record | None, who: person.Res
         if failed is not None:
             raise failed
     else:
-        for write in writes:
-            await write
+        for done, write in enumerate(writes, 1):
+            try:
+                await write
+            except BaseException:
+                for left in writes[done:]:
+                    left.close()   # never started: nothing of it was written
+                raise
     what = "plan" if ctx.plan_changed else "settings" if ctx.settings_changed else None
     if what:
         for identity_key in person.identities(ctx.profile, key):

@@ -310,12 +310,7 @@ class TinyDBStore(QueueAndLeases, Store):
 
     # -- records ----------------------------------------------------------------------------
     async def get(self, collection: str, key: str) -> Record | None:
-        path = self._shard_path(self._shards or await self._ready(), "records", collection, key)
-        self._look_for_others()
-        found, doc = self._read_now(path, key)
-        if not found:
-            doc = await self._on_shard(path, lambda s: s.storage.document(key), write=False, trusted=True)
-        return None if doc is None else Record(key, json.loads(doc["d"]), doc["v"])
+        return (await self.get_many([(collection, key)]))[0]
 
     async def get_many(self, items: list[tuple[str, str]]) -> list[Record | None]:
         shards = self._shards or await self._ready()
