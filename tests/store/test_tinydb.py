@@ -377,15 +377,21 @@ def test_a_killed_process_with_grouped_writes_leaves_old_or_new_records(db_path:
         assert not list(db_path.rglob("*.tmp"))  # unfinished writes of the dead child were removed
 
 
-async def test_a_failing_write_fails_alone_in_its_group(db_path: Path) -> None:
-    store = await opened(db_path)
+@pytest.mark.parametrize("writer_process", [True, False], ids=["writer process", "worker threads"])
+async def test_a_failing_write_fails_alone_in_its_group(db_path: Path, writer_process: bool) -> None:
+    store = await opened(db_path, writer_process=writer_process)
     await store.put("good", "k", {"n": 0})
+    for _ in range(500):   # the writer process says it runs within moments; until then threads write
+        if not writer_process or store.writer_pid is not None:
+            break
+        await asyncio.sleep(0.01)
+    assert (store.writer_pid is not None) == writer_process
     (db_path / "records").mkdir(parents=True, exist_ok=True)
     (db_path / "records" / "bad").write_text("a file where the collection's folder belongs")
     good, bad = await asyncio.gather(store.put("good", "k", {"n": 1}), store.put("bad", "k", {"n": 1}),
                                      return_exceptions=True)
     assert good.version == 2
-    assert isinstance(bad, StoreError)
+    assert isinstance(bad, StoreError) and str(db_path / "records" / "bad") in str(bad)
     reread = await opened(db_path)
     assert (await reread.get("good", "k")).data == {"n": 1}
 
