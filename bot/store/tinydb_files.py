@@ -301,11 +301,7 @@ class AtomicJSONStorage(Storage):
             return
         tmp, fd = self._staged
         self._staged = None
-        with contextlib.suppress(OSError):
-            os.close(fd)
-        if not self.spare:   # a spare stays: the next write overwrites it
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+        discard_file(tmp, fd, self.spare)
 
     def _fail_staged(self, exc: OSError) -> None:
         self.discard_staged()
@@ -407,9 +403,7 @@ def stage_file(path: Path, payload: bytes, spare: bool) -> tuple[Path, int]:
         except FileNotFoundError:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(tmp, flags, 0o644)
-        view = memoryview(payload)
-        while view:
-            view = view[os.write(fd, view):]
+        write_all(fd, payload)
         if spare:
             os.ftruncate(fd, len(payload))
     except OSError:
@@ -420,6 +414,23 @@ def stage_file(path: Path, payload: bytes, spare: bool) -> tuple[Path, int]:
             os.unlink(tmp)
         raise
     return tmp, fd
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """`os.write` until all of `data` is written."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def discard_file(tmp: Path, fd: int, spare: bool) -> None:
+    """Drop a staged write: close its file and remove it, unless it is the spare (the next write
+    overwrites that); the shard file stays as it was."""
+    with contextlib.suppress(OSError):
+        os.close(fd)
+    if not spare:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
 
 
 def install_file(tmp: Path, fd: int, path: Path, spare: bool) -> tuple[int, int, int]:

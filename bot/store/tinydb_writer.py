@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bot.errors import StoreError
-from bot.store.tinydb_files import install_file, stage_file
+from bot.store.tinydb_files import discard_file, install_file, stage_file, write_all
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +83,7 @@ def write_group(group: list[tuple[int, Path, bytes, int]]) -> bytes:
             synced.append((rid, tmp, fd, path, flags))
             continue
         answers[rid] = (error.errno or errno.EIO, (0, 0, 0))
-        with contextlib.suppress(OSError):
-            os.close(fd)
-        if not flags & SPARE:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+        discard_file(tmp, fd, bool(flags & SPARE))
     for rid, tmp, fd, path, flags in synced:
         try:
             answers[rid] = (0, install_file(tmp, fd, path, bool(flags & SPARE)))
@@ -136,10 +132,8 @@ def main() -> None:
             buf += chunk
             continue
         del buf[:used]
-        answer = memoryview(write_group(group))
         try:
-            while answer:
-                answer = answer[os.write(1, answer):]
+            write_all(1, write_group(group))
         except OSError:
             return   # the server is gone
 
@@ -192,9 +186,7 @@ class WriterProcess:
         if self._loop is loop:
             return
         if self._loop is not None:
-            with contextlib.suppress(Exception):
-                self._loop.remove_reader(self._out)
-                self._loop.remove_writer(self._in)
+            self._detach()
             self._fail(StoreError("the store was used from another event loop"))
         self._loop = loop
         loop.add_reader(self._out, self._readable)
@@ -274,12 +266,17 @@ class WriterProcess:
         if self.alive:
             log.warning("the store's writer process stopped (%s); writing from worker threads", why)
         self.alive = False
-        if self._loop is not None:
-            with contextlib.suppress(Exception):
-                self._loop.remove_reader(self._out)
-                self._loop.remove_writer(self._in)
+        self._detach()
         self._unsent.clear()
         self._fail(StoreError(f"the store's writer process stopped ({why})"))
+
+    def _detach(self) -> None:
+        """Stop watching the pipes from the loop they were watched from (it may be closed already)."""
+        if self._loop is None:
+            return
+        for remove, fd in ((self._loop.remove_reader, self._out), (self._loop.remove_writer, self._in)):
+            with contextlib.suppress(Exception):
+                remove(fd)
 
     def _fail(self, exc: BaseException) -> None:
         pending, self._pending = self._pending, {}
@@ -289,14 +286,11 @@ class WriterProcess:
 
     async def close(self, timeout: float = 10.0) -> None:
         """End its input, let it finish the writes it has, and wait for it to exit."""
-        if self._loop is not None:
-            with contextlib.suppress(Exception):
-                self._loop.remove_reader(self._out)
-                self._loop.remove_writer(self._in)
+        self._detach()
         if self._unsent:   # the loop is going away: what is left goes out blocking
             with contextlib.suppress(OSError):
                 os.set_blocking(self._in, True)
-                _write_all(self._in, bytes(self._unsent))
+                write_all(self._in, bytes(self._unsent))
             self._unsent.clear()
         self.alive = False
         assert self._proc.stdin is not None and self._proc.stdout is not None
@@ -310,12 +304,6 @@ class WriterProcess:
         with contextlib.suppress(OSError):
             self._proc.stdout.close()
         self._fail(StoreError("the store was closed"))
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
 
 
 if __name__ == "__main__":
